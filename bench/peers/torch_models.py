@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""PyTorch (CPU) peer for the fitrun training benchmarks.
+
+    python3 bench/peers/torch_models.py {mlp,cnn} [--batch B] [--steps S] [--warmup W]
+                                        [--threads T] [--repeats R]
+
+Trains on pre-generated random batches (data generation is not timed): W warm-up train steps
+(zero_grad, forward, loss, backward, step), then R repeats of S timed steps. Prints one JSON line
+on stdout; diagnostics go to stderr.
+
+  mlp: 784-512-512-10, ReLU, Adam(lr=1e-3), CrossEntropyLoss on logits, sparse int labels.
+  cnn: Conv2d(1,32,3)+ReLU, MaxPool2d(2), Conv2d(32,64,3)+ReLU, MaxPool2d(2), Flatten,
+       Linear(1600,128)+ReLU, Linear(128,10); 28x28x1 input, Adam(lr=1e-3), CE on logits.
+       Memory format: contiguous NCHW by default. channels_last was measured on the 2-core dev VM
+       (torch 2.15.0, batch 64, 2 threads) and was slower (~1430 vs ~1660 samples/s), so it is
+       only used when asked for with --layout channels_last (or --layout auto, which times both
+       and keeps the faster).
+
+Threads: --threads T, else $OMP_NUM_THREADS, else all cores. OMP_NUM_THREADS/MKL_NUM_THREADS are
+set to T before torch is imported and torch.set_num_threads(T) is called.
+
+Steps: --steps 0 (the default) picks S from the warm-up timing so that one repeat takes about
+--repeat-seconds (default 2.5 s); with the default W=10 and R=5 a run takes ~15 s in total.
+Give --steps explicitly for a fixed amount of work.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("model", choices=["mlp", "cnn"])
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--steps", type=int, default=0, help="timed steps per repeat (0 = auto)")
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--threads", type=int, default=0, help="0 = $OMP_NUM_THREADS or all cores")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeat-seconds", type=float, default=2.5, help="target time per repeat when --steps 0")
+    p.add_argument("--layout", choices=["contiguous", "channels_last", "auto"], default="contiguous",
+                   help="cnn memory format")
+    p.add_argument("--nbatches", type=int, default=8, help="distinct pre-generated batches (cycled)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    if a.threads <= 0:
+        env = os.environ.get("OMP_NUM_THREADS", "")
+        a.threads = int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
+    for name in ("batch", "warmup", "repeats", "nbatches"):
+        if getattr(a, name) < (0 if name == "warmup" else 1):
+            p.error(f"--{name} too small")
+    if a.steps < 0:
+        p.error("--steps must be >= 0")
+    return a
+
+
+args = parse_args()
+# Must happen before torch (and its OpenMP/MKL runtimes) is loaded.
+os.environ["OMP_NUM_THREADS"] = str(args.threads)
+os.environ["MKL_NUM_THREADS"] = str(args.threads)
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+torch.set_num_threads(args.threads)
+
+
+def build(model, memory_format):
+    if model == "mlp":
+        net = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    else:
+        net = nn.Sequential(
+            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * 5 * 5, 128), nn.ReLU(), nn.Linear(128, 10))
+        net = net.to(memory_format=memory_format)
+    return net
+
+
+def make_batches(model, memory_format):
+    g = torch.Generator().manual_seed(args.seed + 1)
+    shape = (args.batch, 784) if model == "mlp" else (args.batch, 1, 28, 28)
+    out = []
+    for _ in range(args.nbatches):
+        x = torch.randn(shape, generator=g, dtype=torch.float32)
+        if model == "cnn":
+            x = x.contiguous(memory_format=memory_format)
+        y = torch.randint(0, 10, (args.batch,), generator=g, dtype=torch.int64)
+        out.append((x, y))
+    return out
+
+
+class Trainer:
+    def __init__(self, model, memory_format):
+        torch.manual_seed(args.seed)
+        self.net = build(model, memory_format)
+        self.net.train()
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=args.lr)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.batches = make_batches(model, memory_format)
+        self.i = 0
+        self.loss = None
+
+    def steps(self, n):
+        net, opt, loss_fn, batches = self.net, self.opt, self.loss_fn, self.batches
+        for _ in range(n):
+            x, y = batches[self.i % len(batches)]
+            self.i += 1
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            opt.step()
+        self.loss = loss
+
+    def timed(self, n):
+        t0 = time.perf_counter()
+        self.steps(n)
+        return time.perf_counter() - t0
+
+
+def main():
+    t_start = time.perf_counter()
+    formats = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+    layout = args.layout if args.model == "cnn" else "contiguous"
+    if layout == "auto":
+        # Time both memory formats briefly and keep the faster one.
+        best = None
+        for name in ("contiguous", "channels_last"):
+            tr = Trainer(args.model, formats[name])
+            tr.steps(max(args.warmup, 3))
+            n = max(5, int(1.0 / max(tr.timed(3) / 3, 1e-6)))
+            rate = n * args.batch / tr.timed(n)
+            print(f"torch_models: layout {name}: {rate:.1f} samples/s", file=sys.stderr)
+            if best is None or rate > best[1]:
+                best = (name, rate)
+        layout = best[0]
+
+    tr = Trainer(args.model, formats[layout])
+    tr.steps(args.warmup)
+    steps = args.steps
+    if steps == 0:
+        probe = max(3, args.warmup // 2)
+        per_step = tr.timed(probe) / probe
+        steps = max(5, int(round(args.repeat_seconds / max(per_step, 1e-6))))
+
+    rates = []
+    for _ in range(args.repeats):
+        rates.append(steps * args.batch / tr.timed(steps))
+    if not torch.isfinite(tr.loss).item():
+        print(f"torch_models: warning: non-finite loss {tr.loss.item()}", file=sys.stderr)
+
+    result = {
+        "model": args.model,
+        "batch": args.batch,
+        "threads": args.threads,
+        "samples_per_s_median": round(statistics.median(rates), 2),
+        "samples_per_s_all": [round(r, 2) for r in rates],
+        "torch": torch.__version__,
+        "steps": steps,
+        "warmup": args.warmup,
+        "repeats": args.repeats,
+        "layout": layout,
+        "torch_threads": torch.get_num_threads(),
+        "final_loss": round(float(tr.loss.item()), 4),
+        "wall_s": round(time.perf_counter() - t_start, 2),
+    }
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+#pragma once
+// Layer: the unit a model is built from. A layer holds its config, its weights and its shape
+// logic, and computes through fitrun::ops; it never calls a backend directly.
+//
+// Writing a layer: derive from LayerOf<YourLayer>, implement class_name, compute_output_shape,
+// forward and backward (and build to create weights, get_config to be saved). Check it with
+// fitrun::testing::check_gradients.
+#include <functional>
+#include <memory>
+#include <string>
+#include <typeindex>
+#include <vector>
+
+#include "fitrun/error.hpp"
+#include "fitrun/json.hpp"
+#include "fitrun/keras_tensor.hpp"
+#include "fitrun/initializers.hpp"
+#include "fitrun/ref.hpp"
+#include "fitrun/shape.hpp"
+#include "fitrun/tensor.hpp"
+#include "fitrun/variable.hpp"
+
+namespace fitrun {
+
+/// What a layer sees during one call: the mode, its call index (for shared layers) and a
+/// per-call scratch area that lives as long as the model's plan for this batch shape, so that
+/// masks, workspaces and temporaries are allocated once and reused every step.
+class CallContext {
+ public:
+  bool training = false;
+  /// Overwrite (false) or add to (true) weight gradients: true for the second and later calls
+  /// of a shared layer within one backward pass.
+  bool accumulate_grads = false;
+  /// Which call of the layer this is (0 for an unshared layer).
+  int call_index = 0;
+  /// The model's training-step counter: random layers (Dropout) derive this step's randomness
+  /// from it, so a step can be recomputed exactly (gradient checks, resumed runs).
+  uint64_t step = 0;
+
+  /// Per-call state of type T, default-constructed on first use.
+  template <class T> T& state() {
+    if (!state_ || state_type_ != std::type_index(typeid(T))) {
+      state_ = std::make_shared<T>();
+      state_type_ = std::type_index(typeid(T));
+    }
+    return *static_cast<T*>(state_.get());
+  }
+  /// Scratch tensor `slot` with the given shape; reallocated only when the shape changes.
+  Tensor& scratch(int slot, const Shape& shape, DType dtype = DType::float32);
+
+ private:
+  std::shared_ptr<void> state_;
+  std::type_index state_type_ = std::type_index(typeid(void));
+  std::vector<Tensor> scratch_;
+};
+
+class Layer : public std::enable_shared_from_this<Layer> {
+ public:
+  /// `name` empty: a unique Keras-style name from class_name ("dense", "dense_1", ...),
+  /// assigned on first use of name().
+  explicit Layer(std::string name = "");
+  virtual ~Layer() = default;
+  Layer(Layer&&) = default;
+  Layer& operator=(Layer&&) = delete;
+  Layer(const Layer&) = delete;
+
+  /// Keras' class name ("Dense"); the key in the layer registry and in saved configs.
+  virtual std::string class_name() const = 0;
+  const std::string& name() const;
+  void set_name(std::string name) { name_ = std::move(name); }
+
+  // ---- shapes and weights ----
+  /// Output shape for the given input shapes (batch dimension included, -1 when unknown).
+  /// Throws ShapeError naming this layer and the offending shapes.
+  virtual Shape compute_output_shape(const std::vector<Shape>& input_shapes) const = 0;
+  /// Creates the weights for the given input shapes. Called once by ensure_built().
+  virtual void build(const std::vector<Shape>& input_shapes) { (void)input_shapes; }
+  /// Builds on the first call, then checks later input shapes stay compatible.
+  void ensure_built(const std::vector<Shape>& input_shapes);
+  bool built() const { return built_; }
+  /// Input shapes seen at build (batch dimension -1).
+  const std::vector<Shape>& build_input_shapes() const { return build_shapes_; }
+
+  /// All variables in creation order (trainable and not), like Keras' layer.weights.
+  virtual std::vector<VariablePtr> weights() const { return weights_; }
+  std::vector<VariablePtr> trainable_weights() const;
+  std::vector<VariablePtr> non_trainable_weights() const;
+  int64_t count_params() const;
+  bool trainable = true;
+
+  // ---- computation ----
+  /// y = f(inputs). `output` is preallocated with compute_output_shape's shape.
+  virtual void forward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                       Tensor& output) = 0;
+  /// Given dL/d(output), writes dL/d(input i) into *grad_inputs[i] (skipping null entries)
+  /// and dL/dW into each trainable variable's grad (added when ctx.accumulate_grads).
+  virtual void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                        const Tensor& output, const Tensor& grad_output,
+                        const std::vector<Tensor*>& grad_inputs) = 0;
+
+  /// Keras' get_config(): {"name": ..., "trainable": ..., layer arguments...}.
+  virtual json get_config() const;
+
+  // ---- the functional API ----
+  /// Calls the layer on graph tensors, creating a node: Dense(8)(x). A layer called more than
+  /// once shares its weights between calls.
+  KerasTensor operator()(const KerasTensor& input) &;
+  KerasTensor operator()(const std::vector<KerasTensor>& inputs) &;
+  KerasTensor operator()(const KerasTensor& input) &&;
+  KerasTensor operator()(const std::vector<KerasTensor>& inputs) &&;
+  /// Number of times this layer has been called on graph tensors.
+  int call_count() const { return call_count_; }
+
+  /// Moves this (temporary) layer into shared ownership; implemented by LayerOf.
+  virtual std::shared_ptr<Layer> take() && = 0;
+
+  /// A layer of a registered class with its default config: Ref<Layer>("Flatten").
+  static std::shared_ptr<Layer> get(const std::string& class_name);
+
+ protected:
+  /// Creates a variable "name" of `shape`, filled by `init` from this layer's generator.
+  VariablePtr add_weight(const std::string& name, const Shape& shape,
+                         const InitializerRef& init, bool trainable = true);
+  /// Throws ShapeError "<name>: <what>".
+  [[noreturn]] void shape_error(const std::string& what) const;
+  /// Checks the number of inputs (min..max) and throws a ShapeError naming the layer.
+  void expect_inputs(const std::vector<Shape>& shapes, size_t min, size_t max) const;
+  /// The seed this layer uses for its own randomness (drawn from the global seed at creation).
+  uint64_t seed() const { return seed_; }
+
+ private:
+  KerasTensor call_shared(std::shared_ptr<Layer> self, const std::vector<KerasTensor>& inputs);
+
+  mutable std::string name_;
+  std::vector<VariablePtr> weights_;
+  std::vector<Shape> build_shapes_;
+  bool built_ = false;
+  int call_count_ = 0;
+  uint64_t seed_ = 0;
+};
+
+using LayerPtr = std::shared_ptr<Layer>;
+using LayerRef = Ref<Layer>;
+
+/// Base for concrete layers: supplies take() so temporaries can join a graph.
+template <class Derived>
+class LayerOf : public Layer {
+ public:
+  using Layer::Layer;
+  std::shared_ptr<Layer> take() && override {
+    return std::make_shared<Derived>(std::move(static_cast<Derived&>(*this)));
+  }
+};
+
+/// A layer in shared ownership that can be called several times (a shared layer):
+///   auto encoder = fitrun::shared(Dense(16, "relu"));  auto a = encoder(x1), b = encoder(x2);
+template <class L>
+class Shared : public std::shared_ptr<L> {
+ public:
+  explicit Shared(std::shared_ptr<L> p) : std::shared_ptr<L>(std::move(p)) {}
+  KerasTensor operator()(const KerasTensor& x) const { return (*this->get())(x); }
+  KerasTensor operator()(const std::vector<KerasTensor>& xs) const { return (*this->get())(xs); }
+};
+template <class L>
+Shared<std::decay_t<L>> shared(L&& layer) {
+  return Shared<std::decay_t<L>>(std::make_shared<std::decay_t<L>>(std::forward<L>(layer)));
+}
+
+/// The layer registry: class name -> factory from a Keras config. Built-in layers are
+/// registered on first use (no reliance on static initialization order, which cling breaks).
+using LayerFactory = std::function<LayerPtr(const json& config)>;
+void register_layer(const std::string& class_name, LayerFactory factory);
+/// Creates a layer from Keras' {"class_name", "config"}; unknown classes throw a ConfigError
+/// listing the registered ones.
+LayerPtr layer_from_config(const std::string& class_name, const json& config);
+std::vector<std::string> registered_layers();
+
+/// Names a layer would get: "dense", "dense_1", ... (Keras' snake_case of the class name).
+std::string unique_layer_name(const std::string& class_name);
+
+}  // namespace fitrun

@@ -1,0 +1,165 @@
+#pragma once
+// Model: a graph of layers (functional API) with Keras' training API. Sequential derives from
+// it. A Model is itself a Layer, so models nest.
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fitrun/callbacks/callback.hpp"
+#include "fitrun/callbacks/history.hpp"
+#include "fitrun/layer.hpp"
+#include "fitrun/losses/loss.hpp"
+#include "fitrun/metrics/metric.hpp"
+#include "fitrun/optimizers/optimizer.hpp"
+
+namespace fitrun {
+
+/// One tensor or several (multi-input / multi-output models). Converts to a single Tensor when
+/// it holds exactly one: `Tensor p = model.predict(x);`.
+class TensorList {
+ public:
+  TensorList() = default;
+  TensorList(Tensor t) : items_{std::move(t)} {}
+  TensorList(std::initializer_list<Tensor> ts) : items_(ts) {}
+  TensorList(std::vector<Tensor> ts) : items_(std::move(ts)) {}
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  const Tensor& operator[](size_t i) const { return items_.at(i); }
+  Tensor& operator[](size_t i) { return items_.at(i); }
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+  const std::vector<Tensor>& vector() const { return items_; }
+  /// The single tensor; throws fitrun::Error when there are several.
+  operator Tensor() const;
+  const Tensor& single() const;
+
+ private:
+  std::vector<Tensor> items_;
+};
+
+struct ValidationData {
+  TensorList x, y;
+};
+
+/// fit() arguments with Keras' names and defaults.
+struct FitOptions {
+  int batch_size = 32;
+  int epochs = 1;
+  /// 0 silent, 1 progress bar, 2 one line per epoch.
+  int verbose = 1;
+  std::vector<CallbackRef> callbacks;
+  /// Fraction of the *last* samples (before shuffling) held out for validation, as in Keras.
+  double validation_split = 0.0;
+  std::optional<ValidationData> validation_data;
+  bool shuffle = true;
+  int initial_epoch = 0;
+  /// 0: a full pass over the data.
+  int steps_per_epoch = 0;
+  int validation_freq = 1;
+  int validation_batch_size = 0;  // 0: batch_size
+};
+
+struct EvaluateOptions {
+  int batch_size = 32;
+  int verbose = 1;
+  std::vector<CallbackRef> callbacks;
+};
+
+struct PredictOptions {
+  int batch_size = 32;
+  int verbose = 0;
+  std::vector<CallbackRef> callbacks;
+};
+
+/// compile() arguments beyond optimizer/loss/metrics.
+struct CompileOptions {
+  /// Weight of each output's loss in the total (empty: all 1).
+  std::vector<float> loss_weights;
+};
+
+namespace detail {
+class Graph;
+class Executor;
+}  // namespace detail
+
+class Model : public LayerOf<Model> {
+ public:
+  /// A functional model from its inputs to its outputs.
+  Model(const KerasTensor& inputs, const KerasTensor& outputs, std::string name = "");
+  Model(const std::vector<KerasTensor>& inputs, const std::vector<KerasTensor>& outputs,
+        std::string name = "");
+  Model(Model&&) noexcept;
+  ~Model() override;
+
+  std::string class_name() const override { return "Functional"; }
+
+  // ---- structure ----
+  /// Layers in graph order (input layers excluded, as Keras' model.layers).
+  std::vector<LayerPtr> layers() const;
+  /// The layer named `name`; throws ConfigError listing the names when absent.
+  LayerPtr get_layer(const std::string& name) const;
+  const std::vector<KerasTensor>& inputs() const;
+  const std::vector<KerasTensor>& outputs() const;
+  std::vector<VariablePtr> weights() const override;
+  /// Prints Keras' summary table (layer, output shape, params; connections for graphs).
+  void summary(std::ostream& os = std::cout, int line_length = 0) const;
+  std::string summary_string(int line_length = 0) const;
+
+  // ---- training setup ----
+  /// compile("adam", "sparse_categorical_crossentropy", {"accuracy"}). `losses` holds one
+  /// loss per output, or one for all; `metrics` applies to every output.
+  void compile(OptimizerRef optimizer, LossRef loss, std::vector<MetricRef> metrics = {},
+               CompileOptions options = {});
+  void compile(OptimizerRef optimizer, std::vector<LossRef> losses,
+               std::vector<MetricRef> metrics = {}, CompileOptions options = {});
+  bool compiled() const;
+  optimizers::Optimizer& optimizer() const;
+  const std::vector<losses::LossPtr>& loss_functions() const;
+
+  // ---- training and inference ----
+  callbacks::History& fit(const TensorList& x, const TensorList& y, const FitOptions& o = {});
+  /// Loss and metrics on (x, y): {"loss": ..., "accuracy": ...}.
+  Logs evaluate(const TensorList& x, const TensorList& y, const EvaluateOptions& o = {});
+  TensorList predict(const TensorList& x, const PredictOptions& o = {});
+  /// One gradient step on one batch; returns the batch's logs (metrics of this batch only).
+  Logs train_on_batch(const TensorList& x, const TensorList& y);
+  Logs test_on_batch(const TensorList& x, const TensorList& y);
+  TensorList predict_on_batch(const TensorList& x);
+  /// The history of the last fit().
+  callbacks::History& history();
+
+  /// Set by a callback to end fit() after the current batch/epoch.
+  bool stop_training = false;
+
+  // ---- lower level (used by fit, tests and custom loops) ----
+  /// Forward (training mode), loss, backward and the optimizer update on one batch whose
+  /// inputs/labels are already in the step buffers; allocates nothing after the first call
+  /// for a given batch size. Returns the weighted total loss.
+  double train_step(const TensorList& x, const TensorList& y);
+  /// Forward and backward only: fills every trainable variable's grad; returns the loss.
+  double compute_gradients(const TensorList& x, const TensorList& y);
+
+  // ---- Layer interface (a Model used as a layer of another model) ----
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  void forward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+               Tensor& output) override;
+  void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                const Tensor& output, const Tensor& grad_output,
+                const std::vector<Tensor*>& grad_inputs) override;
+  json get_config() const override;
+
+ protected:
+  /// For Sequential, which builds its graph later.
+  explicit Model(std::string name);
+  void set_graph(const std::vector<KerasTensor>& inputs, const std::vector<KerasTensor>& outputs);
+  virtual void ensure_graph(const TensorList& x);
+  bool has_graph() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fitrun

@@ -1,0 +1,24 @@
+#pragma once
+// Process-wide settings: seed, threads, and what this build can do.
+#include <cstdint>
+#include <string>
+
+namespace fitrun {
+
+/// Seeds every random source fitrun uses (initializers, dropout, shuffling). With the same seed
+/// and thread count, CPU training is bit-for-bit reproducible.
+void set_seed(uint64_t seed);
+
+/// Number of CPU threads used by oneDNN and fitrun's own loops. Defaults to OMP_NUM_THREADS or
+/// the number of cores.
+void set_num_threads(int n);
+int num_threads();
+
+/// One line per capability: version, oneDNN ISA, threads, CUDA/cuDNN, devices. Printed by
+/// the CLI at start-up, since most "it is slow" reports are build or threading mistakes.
+std::string build_info();
+
+/// Forgets layer-name counters so that new layers are named "dense", "dense_1"... again.
+void clear_session();
+
+}  // namespace fitrun

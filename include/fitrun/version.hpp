@@ -1,0 +1,5 @@
+#pragma once
+#define FITRUN_VERSION_MAJOR 0
+#define FITRUN_VERSION_MINOR 1
+#define FITRUN_VERSION_PATCH 0
+#define FITRUN_VERSION "0.1.0"

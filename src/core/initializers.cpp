@@ -1,0 +1,101 @@
+#include "fitrun/initializers.hpp"
+
+#include <cmath>
+
+#include "fitrun/error.hpp"
+
+namespace fitrun::initializers {
+
+std::pair<double, double> compute_fans(const Shape& shape) {
+  if (shape.rank() == 0) return {1, 1};
+  if (shape.rank() == 1) return {double(shape[0]), double(shape[0])};
+  if (shape.rank() == 2) return {double(shape[0]), double(shape[1])};
+  double receptive = 1;
+  for (int i = 0; i < shape.rank() - 2; ++i) receptive *= double(shape[i]);
+  return {double(shape.dim(-2)) * receptive, double(shape.dim(-1)) * receptive};
+}
+
+void Zeros::fill(Tensor& t, Generator&) const { t.fill(0); }
+void Ones::fill(Tensor& t, Generator&) const { t.fill(1); }
+void Constant::fill(Tensor& t, Generator&) const { t.fill(value_); }
+
+void RandomNormal::fill(Tensor& t, Generator& gen) const {
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < t.size(); ++i) p[i] = mean_ + stddev_ * gen.normal();
+}
+
+void RandomUniform::fill(Tensor& t, Generator& gen) const {
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < t.size(); ++i) p[i] = minval_ + (maxval_ - minval_) * gen.uniform();
+}
+
+void VarianceScaling::fill(Tensor& t, Generator& gen) const {
+  auto [fan_in, fan_out] = compute_fans(t.shape());
+  double n = mode_ == Mode::fan_in ? fan_in : mode_ == Mode::fan_out ? fan_out
+                                                                      : (fan_in + fan_out) / 2;
+  double s = scale_ / std::max(1.0, n);
+  float* p = t.data<float>();
+  const int64_t count = t.size();
+  switch (distribution_) {
+    case Distribution::truncated_normal: {
+      // Keras: stddev of a normal truncated at ±2σ has this correction constant.
+      const float stddev = static_cast<float>(std::sqrt(s) / 0.87962566103423978);
+      for (int64_t i = 0; i < count; ++i) {
+        float v;
+        do v = gen.normal(); while (std::fabs(v) > 2.f);
+        p[i] = v * stddev;
+      }
+      break;
+    }
+    case Distribution::untruncated_normal: {
+      const float stddev = static_cast<float>(std::sqrt(s));
+      for (int64_t i = 0; i < count; ++i) p[i] = gen.normal() * stddev;
+      break;
+    }
+    case Distribution::uniform: {
+      const float limit = static_cast<float>(std::sqrt(3.0 * s));
+      for (int64_t i = 0; i < count; ++i) p[i] = -limit + 2 * limit * gen.uniform();
+      break;
+    }
+  }
+}
+
+json VarianceScaling::get_config() const {
+  static const char* modes[] = {"fan_in", "fan_out", "fan_avg"};
+  static const char* dists[] = {"truncated_normal", "untruncated_normal", "uniform"};
+  return {{"scale", scale_}, {"mode", modes[int(mode_)]}, {"distribution", dists[int(distribution_)]}};
+}
+
+using M = VarianceScaling::Mode;
+using D = VarianceScaling::Distribution;
+VarianceScaling GlorotUniform() { return {1.f, M::fan_avg, D::uniform, "GlorotUniform"}; }
+VarianceScaling GlorotNormal() { return {1.f, M::fan_avg, D::truncated_normal, "GlorotNormal"}; }
+VarianceScaling HeUniform() { return {2.f, M::fan_in, D::uniform, "HeUniform"}; }
+VarianceScaling HeNormal() { return {2.f, M::fan_in, D::truncated_normal, "HeNormal"}; }
+VarianceScaling LecunNormal() { return {1.f, M::fan_in, D::truncated_normal, "LecunNormal"}; }
+VarianceScaling LecunUniform() { return {1.f, M::fan_in, D::uniform, "LecunUniform"}; }
+
+std::shared_ptr<Initializer> Initializer::get(const std::string& name) {
+  if (name == "zeros" || name == "Zeros") return std::make_shared<Zeros>();
+  if (name == "ones" || name == "Ones") return std::make_shared<Ones>();
+  if (name == "constant" || name == "Constant") return std::make_shared<Constant>();
+  if (name == "random_normal" || name == "RandomNormal") return std::make_shared<RandomNormal>();
+  if (name == "random_uniform" || name == "RandomUniform") return std::make_shared<RandomUniform>();
+  if (name == "glorot_uniform" || name == "GlorotUniform")
+    return std::make_shared<VarianceScaling>(GlorotUniform());
+  if (name == "glorot_normal" || name == "GlorotNormal")
+    return std::make_shared<VarianceScaling>(GlorotNormal());
+  if (name == "he_uniform" || name == "HeUniform")
+    return std::make_shared<VarianceScaling>(HeUniform());
+  if (name == "he_normal" || name == "HeNormal") return std::make_shared<VarianceScaling>(HeNormal());
+  if (name == "lecun_normal" || name == "LecunNormal")
+    return std::make_shared<VarianceScaling>(LecunNormal());
+  if (name == "lecun_uniform" || name == "LecunUniform")
+    return std::make_shared<VarianceScaling>(LecunUniform());
+  throw ConfigError("unknown initializer \"" + name +
+                    "\"; known: zeros, ones, constant, random_normal, random_uniform, "
+                    "glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_normal, "
+                    "lecun_uniform");
+}
+
+}  // namespace fitrun::initializers

@@ -1,0 +1,215 @@
+#include "fitrun/layer.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <mutex>
+
+#include "fitrun/random.hpp"
+
+namespace fitrun {
+
+// ---------------------------------------------------------------- naming
+namespace {
+std::map<std::string, int>& name_counters() {
+  static std::map<std::string, int> counters;
+  return counters;
+}
+
+/// Keras' to_snake_case: "Dense" -> "dense", "BatchNormalization" -> "batch_normalization",
+/// "Conv2D" -> "conv2d".
+std::string snake_case(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (std::isupper(static_cast<unsigned char>(c))) {
+      bool prev_lower = i > 0 && std::islower(static_cast<unsigned char>(s[i - 1]));
+      bool next_lower = i + 1 < s.size() && std::islower(static_cast<unsigned char>(s[i + 1]));
+      bool prev_upper = i > 0 && std::isupper(static_cast<unsigned char>(s[i - 1]));
+      if (i > 0 && (prev_lower || (prev_upper && next_lower))) out += '_';
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+void reset_layer_name_counters() { name_counters().clear(); }
+
+std::string unique_layer_name(const std::string& class_name) {
+  std::string base = snake_case(class_name);
+  int n = name_counters()[base]++;
+  return n == 0 ? base : base + "_" + std::to_string(n);
+}
+
+// ---------------------------------------------------------------- CallContext
+Tensor& CallContext::scratch(int slot, const Shape& shape, DType dtype) {
+  if (static_cast<int>(scratch_.size()) <= slot) scratch_.resize(static_cast<size_t>(slot) + 1);
+  Tensor& t = scratch_[static_cast<size_t>(slot)];
+  if (!t.defined() || t.shape() != shape || t.dtype() != dtype) t = Tensor(shape, dtype);
+  return t;
+}
+
+// ---------------------------------------------------------------- Layer
+Layer::Layer(std::string name) : name_(std::move(name)), seed_(global_generator().next_u64()) {}
+
+const std::string& Layer::name() const {
+  if (name_.empty()) name_ = unique_layer_name(class_name());
+  return name_;
+}
+
+void Layer::ensure_built(const std::vector<Shape>& input_shapes) {
+  if (built_) return;
+  std::vector<Shape> shapes;
+  for (const Shape& s : input_shapes) shapes.push_back(s.with_batch(-1));
+  compute_output_shape(shapes);  // validates before any weight exists
+  build(shapes);
+  build_shapes_ = shapes;
+  built_ = true;
+}
+
+std::vector<VariablePtr> Layer::trainable_weights() const {
+  std::vector<VariablePtr> out;
+  for (const auto& v : weights())
+    if (v->trainable && trainable) out.push_back(v);
+  return out;
+}
+
+std::vector<VariablePtr> Layer::non_trainable_weights() const {
+  std::vector<VariablePtr> out;
+  for (const auto& v : weights())
+    if (!v->trainable || !trainable) out.push_back(v);
+  return out;
+}
+
+int64_t Layer::count_params() const {
+  int64_t n = 0;
+  for (const auto& v : weights()) n += v->value.size();
+  return n;
+}
+
+json Layer::get_config() const {
+  return {{"name", name()}, {"trainable", trainable}, {"dtype", "float32"}};
+}
+
+VariablePtr Layer::add_weight(const std::string& wname, const Shape& shape,
+                              const InitializerRef& init, bool is_trainable) {
+  auto v = std::make_shared<Variable>();
+  v->name = wname;
+  v->path = name() + "/" + wname;
+  v->value = Tensor(shape);
+  v->trainable = is_trainable;
+  // Each weight gets its own stream derived from the layer seed and its index, so adding a
+  // layer elsewhere in the model does not change this layer's initial values.
+  Generator gen(seed_ ^ (0x9e3779b97f4a7c15ULL * (weights_.size() + 1)));
+  init->fill(v->value, gen);
+  if (is_trainable) v->grad = Tensor::zeros(shape);
+  weights_.push_back(v);
+  return v;
+}
+
+void Layer::shape_error(const std::string& what) const {
+  throw ShapeError("layer \"" + name() + "\" (" + class_name() + "): " + what);
+}
+
+void Layer::expect_inputs(const std::vector<Shape>& shapes, size_t min, size_t max) const {
+  if (shapes.size() < min || shapes.size() > max) {
+    std::string expected = min == max ? std::to_string(min)
+                                      : std::to_string(min) + " to " +
+                                            (max > 1000 ? std::string("any number of")
+                                                        : std::to_string(max));
+    shape_error("expected " + expected + " input(s), got " + std::to_string(shapes.size()));
+  }
+}
+
+// ---------------------------------------------------------------- functional calls
+KerasTensor Layer::call_shared(std::shared_ptr<Layer> self,
+                               const std::vector<KerasTensor>& inputs) {
+  std::vector<Shape> shapes;
+  for (const auto& x : inputs) shapes.push_back(x.shape());
+  if (built_) {
+    // A shared layer must see compatible shapes on every call.
+    if (shapes.size() != build_shapes_.size())
+      shape_error("called with " + std::to_string(shapes.size()) + " inputs, built for " +
+                  std::to_string(build_shapes_.size()));
+    for (size_t i = 0; i < shapes.size(); ++i)
+      if (shapes[i].with_batch(-1) != build_shapes_[i])
+        shape_error("input " + std::to_string(i) + " has shape " + shapes[i].to_string() +
+                    ", but the layer was built for " + build_shapes_[i].to_string());
+  }
+  Shape out = compute_output_shape(shapes);
+  ensure_built(shapes);
+  auto node = std::make_shared<Node>();
+  node->layer = std::move(self);
+  node->inputs = inputs;
+  node->call_index = call_count_++;
+  return KerasTensor(out, DType::float32, node);
+}
+
+KerasTensor Layer::operator()(const KerasTensor& input) & {
+  return (*this)(std::vector<KerasTensor>{input});
+}
+
+KerasTensor Layer::operator()(const std::vector<KerasTensor>& inputs) & {
+  std::shared_ptr<Layer> self = weak_from_this().lock();
+  if (!self)
+    throw ConfigError("layer \"" + name() +
+                      "\" is a local object and cannot join a model graph; call it as a "
+                      "temporary (Dense(8)(x)) or hold it with fitrun::shared(...) to share it");
+  return call_shared(std::move(self), inputs);
+}
+
+KerasTensor Layer::operator()(const KerasTensor& input) && {
+  return std::move(*this)(std::vector<KerasTensor>{input});
+}
+
+KerasTensor Layer::operator()(const std::vector<KerasTensor>& inputs) && {
+  std::shared_ptr<Layer> self = weak_from_this().lock();
+  if (!self) {
+    self = std::move(*this).take();
+  }
+  return self->call_shared(self, inputs);
+}
+
+// ---------------------------------------------------------------- registry
+void register_builtin_layers(std::map<std::string, LayerFactory>& registry);  // layers/registry.cpp
+
+namespace {
+std::map<std::string, LayerFactory>& registry() {
+  static std::map<std::string, LayerFactory> r = [] {
+    std::map<std::string, LayerFactory> builtin;
+    register_builtin_layers(builtin);
+    return builtin;
+  }();
+  return r;
+}
+}  // namespace
+
+void register_layer(const std::string& class_name, LayerFactory factory) {
+  registry()[class_name] = std::move(factory);
+}
+
+std::vector<std::string> registered_layers() {
+  std::vector<std::string> names;
+  for (const auto& [n, f] : registry()) names.push_back(n);
+  return names;
+}
+
+LayerPtr layer_from_config(const std::string& class_name, const json& config) {
+  auto& r = registry();
+  auto it = r.find(class_name);
+  if (it == r.end()) {
+    std::string known;
+    for (const auto& [n, f] : r) known += (known.empty() ? "" : ", ") + n;
+    throw ConfigError("unknown layer class \"" + class_name + "\"; registered: " + known);
+  }
+  return it->second(config);
+}
+
+std::shared_ptr<Layer> Layer::get(const std::string& class_name) {
+  return layer_from_config(class_name, json::object());
+}
+
+}  // namespace fitrun

@@ -1,0 +1,47 @@
+#include "fitrun/runtime.hpp"
+
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <sstream>
+
+#include "fitrun/random.hpp"
+#include "fitrun/version.hpp"
+
+namespace fitrun {
+
+void reset_layer_name_counters();  // layer.cpp
+
+void set_seed(uint64_t seed) { global_generator().reseed(seed); }
+
+void set_num_threads(int n) {
+  if (n > 0) omp_set_num_threads(n);
+}
+
+int num_threads() { return omp_get_max_threads(); }
+
+std::string build_info() {
+  std::ostringstream os;
+  const dnnl_version_t* v = dnnl::version();
+  os << "fitrun " << FITRUN_VERSION << "\n";
+  os << "  oneDNN " << v->major << "." << v->minor << "." << v->patch << " (CPU ISA ";
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx512_core_amx: os << "avx512_core_amx"; break;
+    case dnnl::cpu_isa::avx512_core_bf16: os << "avx512_core_bf16"; break;
+    case dnnl::cpu_isa::avx512_core_vnni: os << "avx512_core_vnni"; break;
+    case dnnl::cpu_isa::avx512_core: os << "avx512_core"; break;
+    case dnnl::cpu_isa::avx2_vnni: os << "avx2_vnni"; break;
+    case dnnl::cpu_isa::avx2: os << "avx2"; break;
+    case dnnl::cpu_isa::avx: os << "avx"; break;
+    case dnnl::cpu_isa::sse41: os << "sse41"; break;
+    default: os << "other"; break;
+  }
+  os << ")\n";
+  os << "  threads " << num_threads() << " (OpenMP)\n";
+  os << "  CUDA backend: not built\n";
+  return os.str();
+}
+
+void clear_session() { reset_layer_name_counters(); }
+
+}  // namespace fitrun

@@ -1,0 +1,102 @@
+#include "model/executor.hpp"
+
+#include <map>
+
+#include "fitrun/ops.hpp"
+
+namespace fitrun::detail {
+
+Plan::Plan(const Graph& graph, int64_t batch, bool input_grads)
+    : graph_(graph), batch_(batch) {
+  const size_t n = graph.nodes.size();
+  values_.resize(n);
+  grads_.resize(n);
+  ctx_.resize(n);
+  in_ptrs_.resize(n);
+  grad_ptrs_.resize(n);
+  accumulate_.resize(n);
+  runs_backward_.assign(n, false);
+  first_weight_write_.assign(n, false);
+
+  for (size_t i = 0; i < n; ++i) {
+    const GraphNode& g = graph.nodes[i];
+    if (!g.is_input) values_[i] = Tensor(g.shape.with_batch(batch), g.dtype);
+    ctx_[i].call_index = g.call_index;
+    for (int in : g.inputs) in_ptrs_[i].push_back(&values_[static_cast<size_t>(in)]);
+  }
+
+  // Which values carry a gradient: those on a path to an output (and not model inputs,
+  // unless asked). Walk backwards in topological order.
+  std::vector<bool> contributes(n, false);
+  for (int o : graph.output_nodes) contributes[static_cast<size_t>(o)] = true;
+  for (size_t i = n; i-- > 0;)
+    for (int c : graph.nodes[i].consumers)
+      if (contributes[static_cast<size_t>(c)]) contributes[i] = true;
+  auto wants_grad = [&](size_t v) {
+    return contributes[v] && (!graph.nodes[v].is_input || input_grads);
+  };
+  for (size_t i = 0; i < n; ++i)
+    if (wants_grad(i) || (contributes[i] && !graph.nodes[i].is_input))
+      grads_[i] = Tensor::zeros(graph.nodes[i].shape.with_batch(batch));
+  for (int o : graph.output_nodes)
+    if (!grads_[static_cast<size_t>(o)].defined())
+      grads_[static_cast<size_t>(o)] = Tensor::zeros(graph.nodes[static_cast<size_t>(o)].shape.with_batch(batch));
+
+  // Gradient writers in backward order: the loss writes output gradients first; after that,
+  // the first consumer to run writes a value's gradient and later ones add into it.
+  std::vector<bool> written(n, false);
+  for (int o : graph.output_nodes) written[static_cast<size_t>(o)] = true;
+  std::map<const Layer*, bool> layer_written;
+  for (size_t i = n; i-- > 0;) {
+    const GraphNode& g = graph.nodes[i];
+    if (g.is_input || !contributes[i]) continue;
+    runs_backward_[i] = true;
+    first_weight_write_[i] = !layer_written[g.layer.get()];
+    layer_written[g.layer.get()] = true;
+    for (int in : g.inputs) {
+      const auto v = static_cast<size_t>(in);
+      if (!wants_grad(v)) {
+        grad_ptrs_[i].push_back(nullptr);
+      } else if (!written[v]) {
+        written[v] = true;
+        grad_ptrs_[i].push_back(&grads_[v]);
+      } else {
+        grad_scratch_.push_back(Tensor(graph.nodes[v].shape.with_batch(batch)));
+        grad_ptrs_[i].push_back(&grad_scratch_.back());
+        accumulate_[i].push_back({&grad_scratch_.back(), &grads_[v]});
+      }
+    }
+  }
+  // Layers that never receive a gradient keep zero gradients rather than stale ones.
+  for (const auto& layer : graph.layers)
+    if (!layer_written[layer.get()])
+      for (const auto& w : layer->trainable_weights()) w->grad.fill(0);
+}
+
+void Plan::bind_inputs(const std::vector<const Tensor*>& inputs) {
+  for (size_t k = 0; k < inputs.size(); ++k) bind_input(k, *inputs[k]);
+}
+
+void Plan::forward(bool training, uint64_t step) {
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const GraphNode& g = graph_.nodes[i];
+    if (g.is_input) continue;
+    CallContext& ctx = ctx_[i];
+    ctx.training = training;
+    ctx.step = step;
+    g.layer->forward(ctx, in_ptrs_[i], values_[i]);
+  }
+}
+
+void Plan::backward(bool accumulate_weights) {
+  for (size_t i = graph_.nodes.size(); i-- > 0;) {
+    if (!runs_backward_[i]) continue;
+    const GraphNode& g = graph_.nodes[i];
+    CallContext& ctx = ctx_[i];
+    ctx.accumulate_grads = accumulate_weights || !first_weight_write_[i];
+    g.layer->backward(ctx, in_ptrs_[i], values_[i], grads_[i], grad_ptrs_[i]);
+    for (const Accumulate& a : accumulate_[i]) ops::add_inplace(*a.into, *a.from);
+  }
+}
+
+}  // namespace fitrun::detail

@@ -1,0 +1,49 @@
+#pragma once
+// Runs a Graph for one batch size: all activation and gradient buffers, per-call layer state
+// and the backward wiring are set up once in the Plan, so a step only executes.
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "model/graph.hpp"
+
+namespace fitrun::detail {
+
+class Plan {
+ public:
+  /// `input_grads`: also compute gradients with respect to the model inputs (nested models,
+  /// gradient checks).
+  Plan(const Graph& graph, int64_t batch, bool input_grads);
+
+  int64_t batch() const { return batch_; }
+  /// Binds the model inputs (views; nothing is copied).
+  void bind_inputs(const std::vector<const Tensor*>& inputs);
+  void bind_input(size_t k, const Tensor& t) { values_[graph_.input_nodes[k]] = t; }
+  void forward(bool training, uint64_t step);
+  /// Runs the backward pass. Before it, the caller writes dL/d(output k) into output_grad(k).
+  /// `accumulate_weights` adds into weight gradients instead of overwriting them.
+  void backward(bool accumulate_weights);
+
+  const Tensor& output(size_t k) const { return values_[graph_.output_nodes[k]]; }
+  Tensor& output_grad(size_t k) { return grads_[graph_.output_nodes[k]]; }
+  /// dL/d(input k); defined only when the plan was made with input_grads.
+  const Tensor& input_grad(size_t k) const { return grads_[graph_.input_nodes[k]]; }
+
+ private:
+  struct Accumulate {
+    Tensor* from;
+    Tensor* into;
+  };
+  const Graph& graph_;
+  int64_t batch_;
+  std::vector<Tensor> values_, grads_;
+  std::vector<CallContext> ctx_;
+  std::vector<std::vector<const Tensor*>> in_ptrs_;
+  std::vector<std::vector<Tensor*>> grad_ptrs_;
+  std::deque<Tensor> grad_scratch_;  // for second and later writers of a grad (stable addresses)
+  std::vector<std::vector<Accumulate>> accumulate_;  // per node, after its backward
+  std::vector<bool> runs_backward_;
+  std::vector<bool> first_weight_write_;           // per node: overwrite the layer's grads
+};
+
+}  // namespace fitrun::detail

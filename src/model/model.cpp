@@ -1,0 +1,345 @@
+#include "fitrun/model.hpp"
+
+#include <set>
+
+#include "fitrun/layers/input_layer.hpp"
+#include "fitrun/ops.hpp"
+#include "model/model_impl.hpp"
+
+namespace fitrun {
+
+// ---------------------------------------------------------------- TensorList
+TensorList::operator Tensor() const { return single(); }
+
+const Tensor& TensorList::single() const {
+  if (items_.size() != 1)
+    throw Error("expected a single tensor, got a list of " + std::to_string(items_.size()));
+  return items_[0];
+}
+
+// ---------------------------------------------------------------- Impl
+detail::Plan& Model::Impl::plan(int64_t batch, bool input_grads) {
+  auto& cache = input_grads ? plans_with_input_grads : plans;
+  auto it = cache.find(batch);
+  if (it != cache.end()) return *it->second;
+  return *cache.emplace(batch, std::make_unique<detail::Plan>(*graph, batch, input_grads))
+              .first->second;
+}
+
+std::string Model::Impl::prefix(size_t k) const {
+  if (graph->output_nodes.size() == 1) return "";
+  return graph->nodes[static_cast<size_t>(graph->output_nodes[k])].layer->name() + "_";
+}
+
+// ---------------------------------------------------------------- construction
+Model::Model(std::string name) : LayerOf<Model>(std::move(name)), impl_(std::make_unique<Impl>()) {}
+
+Model::Model(const KerasTensor& inputs, const KerasTensor& outputs, std::string name)
+    : Model(std::vector<KerasTensor>{inputs}, std::vector<KerasTensor>{outputs}, std::move(name)) {}
+
+Model::Model(const std::vector<KerasTensor>& inputs, const std::vector<KerasTensor>& outputs,
+             std::string name)
+    : Model(std::move(name)) {
+  set_graph(inputs, outputs);
+}
+
+Model::Model(Model&&) noexcept = default;
+Model::~Model() = default;
+
+void Model::set_graph(const std::vector<KerasTensor>& inputs,
+                      const std::vector<KerasTensor>& outputs) {
+  impl_->graph = std::make_unique<detail::Graph>(inputs, outputs, name());
+  impl_->inputs = inputs;
+  impl_->outputs = outputs;
+  impl_->plans.clear();
+  impl_->plans_with_input_grads.clear();
+  std::vector<Shape> shapes;
+  for (const auto& x : inputs) shapes.push_back(x.shape());
+  ensure_built(shapes);
+}
+
+bool Model::has_graph() const { return impl_->graph != nullptr; }
+
+void Model::ensure_graph(const TensorList&) {
+  if (!has_graph()) throw Error("model \"" + name() + "\" has no layers graph yet");
+}
+
+std::vector<LayerPtr> Model::layers() const {
+  return has_graph() ? impl_->graph->layers : std::vector<LayerPtr>{};
+}
+
+LayerPtr Model::get_layer(const std::string& layer_name) const {
+  std::string known;
+  for (const auto& l : layers()) {
+    if (l->name() == layer_name) return l;
+    known += (known.empty() ? "" : ", ") + l->name();
+  }
+  throw ConfigError("model \"" + name() + "\" has no layer \"" + layer_name + "\"; layers: " + known);
+}
+
+const std::vector<KerasTensor>& Model::inputs() const { return impl_->inputs; }
+const std::vector<KerasTensor>& Model::outputs() const { return impl_->outputs; }
+
+std::vector<VariablePtr> Model::weights() const {
+  std::vector<VariablePtr> out;
+  std::set<const Variable*> seen;
+  for (const auto& l : layers())
+    for (const auto& w : l->weights())
+      if (seen.insert(w.get()).second) out.push_back(w);
+  return out;
+}
+
+// ---------------------------------------------------------------- compile
+void Model::compile(OptimizerRef optimizer, LossRef loss, std::vector<MetricRef> metrics,
+                    CompileOptions options) {
+  compile(std::move(optimizer), std::vector<LossRef>{std::move(loss)}, std::move(metrics),
+          std::move(options));
+}
+
+void Model::compile(OptimizerRef optimizer, std::vector<LossRef> losses,
+                    std::vector<MetricRef> metrics, CompileOptions options) {
+  if (!optimizer) throw ConfigError("compile: an optimizer is required");
+  if (losses.empty() || !losses[0]) throw ConfigError("compile: a loss is required");
+  Impl& m = *impl_;
+  m.optimizer = optimizer.ptr();
+  m.losses.clear();
+  for (auto& l : losses) m.losses.push_back(l.ptr());
+  m.loss_weights = options.loss_weights;
+  m.metrics.clear();
+  m.compiled = true;
+  m.trainable.clear();
+  m.pending_metrics.clear();
+  for (auto& mr : metrics) m.pending_metrics.push_back(mr.ptr());
+  if (has_graph()) m.finish_compile(name());
+}
+
+
+void Model::Impl::finish_compile(const std::string& model_name) {
+  if (!compiled || compile_finished) return;
+  const size_t outs = graph->output_nodes.size();
+  if (losses.size() == 1 && outs > 1) losses.assign(outs, losses[0]);
+  if (losses.size() != outs)
+    throw ConfigError("compile: model \"" + model_name + "\" has " + std::to_string(outs) +
+                      " outputs but " + std::to_string(losses.size()) + " losses were given");
+  if (loss_weights.empty()) loss_weights.assign(outs, 1.f);
+  if (loss_weights.size() != outs)
+    throw ConfigError("compile: model \"" + model_name + "\" has " + std::to_string(outs) +
+                      " outputs but " + std::to_string(loss_weights.size()) +
+                      " loss_weights were given");
+  metrics.assign(outs, {});
+  output_loss_trackers.clear();
+  for (size_t k = 0; k < outs; ++k) {
+    const Shape out_shape =
+        graph->nodes[static_cast<size_t>(graph->output_nodes[k])].shape.drop_batch();
+    output_loss_trackers.emplace_back(prefix(k) + "loss");
+    for (const auto& proto : pending_metrics) {
+      metrics::MetricPtr metric;
+      if (proto->class_name() == "Accuracy")
+        metric = metrics::resolve_accuracy(losses[k]->class_name(), out_shape, proto->name());
+      else
+        metric = proto->clone();
+      metric->set_name(prefix(k) + metric->name());
+      metrics[k].push_back(std::move(metric));
+    }
+  }
+  trainable.clear();
+  std::set<const Variable*> seen;
+  for (const auto& l : graph->layers)
+    for (const auto& w : l->trainable_weights())
+      if (seen.insert(w.get()).second) trainable.push_back(w);
+  compile_finished = true;
+}
+
+void Model::Impl::require_compiled(const std::string& model_name, const char* what) const {
+  if (!compiled)
+    throw Error(std::string(what) + ": model \"" + model_name +
+                "\" must be compiled first: call compile(optimizer, loss, metrics)");
+}
+
+int64_t Model::Impl::check_data(const std::string& model_name, const TensorList& x,
+                                const TensorList* y) const {
+  const auto& ins = graph->input_nodes;
+  if (x.size() != ins.size())
+    throw ShapeError("model \"" + model_name + "\" expects " + std::to_string(ins.size()) +
+                     " input array(s), got " + std::to_string(x.size()));
+  if (x.empty() || x[0].rank() == 0)
+    throw ShapeError("model \"" + model_name + "\": input data must have a batch dimension");
+  const int64_t n = x[0].dim(0);
+  for (size_t k = 0; k < x.size(); ++k) {
+    const detail::GraphNode& g = graph->nodes[static_cast<size_t>(ins[k])];
+    if (!x[k].defined())
+      throw ShapeError("model \"" + model_name + "\": input " + std::to_string(k) + " is empty");
+    if (x[k].shape().with_batch(-1) != g.shape)
+      throw ShapeError("model \"" + model_name + "\": input \"" + g.layer->name() +
+                       "\" expects data of shape " + g.shape.to_string() + ", got " +
+                       x[k].shape().to_string());
+    if (x[k].dim(0) != n)
+      throw ShapeError("model \"" + model_name + "\": input arrays have different sample "
+                       "counts: " + std::to_string(n) + " and " + std::to_string(x[k].dim(0)));
+  }
+  if (y) {
+    const auto& outs = graph->output_nodes;
+    if (y->size() != outs.size())
+      throw ShapeError("model \"" + model_name + "\" has " + std::to_string(outs.size()) +
+                       " output(s), got " + std::to_string(y->size()) + " label array(s)");
+    for (size_t k = 0; k < y->size(); ++k) {
+      const Tensor& t = (*y)[k];
+      if (!t.defined() || t.rank() == 0 || t.dim(0) != n)
+        throw ShapeError("model \"" + model_name + "\": x has " + std::to_string(n) +
+                         " samples but y" + (y->size() > 1 ? "[" + std::to_string(k) + "]" : "") +
+                         " has " + (t.defined() && t.rank() ? std::to_string(t.dim(0)) : "none"));
+      losses[k]->check_shapes(t.shape().drop_batch(),
+                              graph->nodes[static_cast<size_t>(outs[k])].shape.drop_batch());
+    }
+  }
+  return n;
+}
+
+double Model::Impl::loss_and_metrics(detail::Plan& p, const TensorList& y, bool grads) {
+  double total = 0;
+  const double batch = static_cast<double>(p.batch());
+  for (size_t k = 0; k < losses.size(); ++k) {
+    const double l = losses[k]->compute(y[k], p.output(k), grads ? &p.output_grad(k) : nullptr,
+                                        loss_weights[k]);
+    total += loss_weights[k] * l;
+    output_loss_trackers[k].update(l, batch);
+    for (const auto& m : metrics[k]) m->update_state(y[k], p.output(k));
+  }
+  loss_tracker.update(total, batch);
+  return total;
+}
+
+void Model::Impl::reset_metrics() {
+  loss_tracker.reset_state();
+  for (auto& t : output_loss_trackers) t.reset_state();
+  for (auto& ms : metrics)
+    for (auto& m : ms) m->reset_state();
+}
+
+void Model::Impl::collect_logs(Logs& logs, const std::string& pre) const {
+  logs[pre + "loss"] = loss_tracker.result();
+  if (output_loss_trackers.size() > 1)
+    for (const auto& t : output_loss_trackers) logs[pre + t.name()] = t.result();
+  for (const auto& ms : metrics)
+    for (const auto& m : ms) logs[pre + m->name()] = m->result();
+}
+
+bool Model::compiled() const { return impl_->compiled; }
+
+optimizers::Optimizer& Model::optimizer() const {
+  impl_->require_compiled(name(), "optimizer()");
+  return *impl_->optimizer;
+}
+
+const std::vector<losses::LossPtr>& Model::loss_functions() const { return impl_->losses; }
+
+callbacks::History& Model::history() { return impl_->history; }
+
+// ---------------------------------------------------------------- steps
+double Model::compute_gradients(const TensorList& x, const TensorList& y) {
+  Impl& m = *impl_;
+  const int64_t n = x[0].dim(0);
+  detail::Plan& p = m.plan(n);
+  for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k]);
+  p.forward(true, m.step);
+  const double loss = m.loss_and_metrics(p, y, true);
+  p.backward(false);
+  return loss;
+}
+
+double Model::train_step(const TensorList& x, const TensorList& y) {
+  Impl& m = *impl_;
+  const double loss = compute_gradients(x, y);
+  m.optimizer->apply(m.trainable);
+  ++m.step;
+  return loss;
+}
+
+Logs Model::train_on_batch(const TensorList& x, const TensorList& y) {
+  ensure_graph(x);
+  Impl& m = *impl_;
+  m.require_compiled(name(), "train_on_batch");
+  m.finish_compile(name());
+  m.check_data(name(), x, &y);
+  m.reset_metrics();
+  train_step(x, y);
+  Logs logs;
+  m.collect_logs(logs);
+  return logs;
+}
+
+Logs Model::test_on_batch(const TensorList& x, const TensorList& y) {
+  ensure_graph(x);
+  Impl& m = *impl_;
+  m.require_compiled(name(), "test_on_batch");
+  m.finish_compile(name());
+  const int64_t n = m.check_data(name(), x, &y);
+  m.reset_metrics();
+  detail::Plan& p = m.plan(n);
+  for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k]);
+  p.forward(false, m.step);
+  m.loss_and_metrics(p, y, false);
+  Logs logs;
+  m.collect_logs(logs);
+  return logs;
+}
+
+TensorList Model::predict_on_batch(const TensorList& x) {
+  ensure_graph(x);
+  const int64_t n = impl_->check_data(name(), x, nullptr);
+  detail::Plan& p = impl_->plan(n);
+  for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k]);
+  p.forward(false, impl_->step);
+  std::vector<Tensor> out;
+  for (size_t k = 0; k < impl_->graph->output_nodes.size(); ++k) out.push_back(p.output(k).clone());
+  return out;
+}
+
+// ---------------------------------------------------------------- Model as a Layer
+Shape Model::compute_output_shape(const std::vector<Shape>& input_shapes) const {
+  if (!has_graph()) shape_error("the model has no graph yet");
+  expect_inputs(input_shapes, impl_->inputs.size(), impl_->inputs.size());
+  if (impl_->outputs.size() != 1)
+    shape_error("a model used as a layer must have exactly one output");
+  for (size_t k = 0; k < input_shapes.size(); ++k)
+    if (input_shapes[k].with_batch(-1) != impl_->inputs[k].shape())
+      shape_error("input " + std::to_string(k) + " has shape " + input_shapes[k].to_string() +
+                  ", expected " + impl_->inputs[k].shape().to_string());
+  return impl_->outputs[0].shape().with_batch(input_shapes[0][0]);
+}
+
+namespace {
+/// A nested model keeps one plan per call site, so a model used twice in an outer graph keeps
+/// both calls' activations for the backward pass.
+detail::Plan& call_plan(CallContext& ctx, const detail::Graph& graph, int64_t batch) {
+  auto& plan = ctx.state<std::unique_ptr<detail::Plan>>();
+  if (!plan || plan->batch() != batch) plan = std::make_unique<detail::Plan>(graph, batch, true);
+  return *plan;
+}
+}  // namespace
+
+void Model::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Tensor& output) {
+  detail::Plan& p = call_plan(ctx, *impl_->graph, output.dim(0));
+  p.bind_inputs(inputs);
+  p.forward(ctx.training, ctx.step);
+  ops::copy(p.output(0), output);
+}
+
+void Model::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                     const Tensor& output, const Tensor& grad_output,
+                     const std::vector<Tensor*>& grad_inputs) {
+  detail::Plan& p = call_plan(ctx, *impl_->graph, output.dim(0));
+  ops::copy(grad_output, p.output_grad(0));
+  p.backward(ctx.accumulate_grads);
+  for (size_t k = 0; k < grad_inputs.size(); ++k)
+    if (grad_inputs[k]) ops::copy(p.input_grad(k), *grad_inputs[k]);
+}
+
+json Model::get_config() const {
+  json layers_json = json::array();
+  for (const auto& l : layers())
+    layers_json.push_back({{"class_name", l->class_name()}, {"config", l->get_config()}});
+  return {{"name", name()}, {"trainable", trainable}, {"layers", layers_json}};
+}
+
+}  // namespace fitrun

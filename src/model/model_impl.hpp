@@ -1,0 +1,53 @@
+#pragma once
+// Model's private state, shared by model.cpp (structure, compile, steps), training.cpp
+// (fit/evaluate/predict) and summary.cpp.
+#include <map>
+#include <memory>
+
+#include "fitrun/model.hpp"
+#include "model/executor.hpp"
+#include "model/graph.hpp"
+
+namespace fitrun {
+
+struct Model::Impl {
+  std::unique_ptr<detail::Graph> graph;
+  std::vector<KerasTensor> inputs, outputs;
+  /// Plans by batch size (the last, smaller batch of an epoch is a second entry).
+  std::map<int64_t, std::unique_ptr<detail::Plan>> plans, plans_with_input_grads;
+
+  // compile() state
+  bool compiled = false;
+  optimizers::OptimizerPtr optimizer;
+  std::vector<losses::LossPtr> losses;       // one per output
+  std::vector<float> loss_weights;           // one per output
+  std::vector<std::vector<metrics::MetricPtr>> metrics;  // per output
+  std::vector<metrics::Mean> output_loss_trackers;       // per output (multi-output models)
+  metrics::Mean loss_tracker{"loss"};
+  std::vector<VariablePtr> trainable;        // cached for the optimizer
+  std::vector<metrics::MetricPtr> pending_metrics;  // as given to compile()
+  bool compile_finished = false;
+
+  callbacks::History history;
+  uint64_t step = 0;  // training steps run (drives Dropout's masks)
+
+  detail::Plan& plan(int64_t batch, bool input_grads = false);
+  /// Resolves compile() against the graph (loss per output, "accuracy" by loss); runs once the
+  /// graph exists (a Sequential without Input gets it from the first data).
+  void finish_compile(const std::string& model_name);
+  /// Throws unless compile() was called.
+  void require_compiled(const std::string& model_name, const char* what) const;
+  /// Checks x/y against the model's inputs/outputs; returns the sample count.
+  int64_t check_data(const std::string& model_name, const TensorList& x, const TensorList* y) const;
+  /// Loss of the batch bound to `p` (and, if `grads`, dL/d(outputs) in the plan); updates the
+  /// loss trackers and metrics.
+  double loss_and_metrics(detail::Plan& p, const TensorList& y, bool grads);
+  void reset_metrics();
+  /// Current values of the loss trackers and metrics, with `prefix` ("val_") on every key.
+  void collect_logs(Logs& logs, const std::string& prefix = "") const;
+  /// Names used in logs for output k's loss and metrics ("loss"/"accuracy" for one output,
+  /// "<output layer>_loss" for several).
+  std::string prefix(size_t k) const;
+};
+
+}  // namespace fitrun

@@ -22,8 +22,9 @@ Shape Dense::compute_output_shape(const std::vector<Shape>& s) const {
   expect_inputs(s, 1, 1);
   if (s[0].rank() < 2) shape_error("expected an input of rank >= 2, got " + s[0].to_string());
   if (built() && s[0].dim(-1) != kernel_->value.dim(0))
-    shape_error("expected an input with last dimension " +
-                std::to_string(kernel_->value.dim(0)) + ", got shape " + s[0].to_string());
+    shape_error("built for input shape " + build_input_shapes()[0].to_string() +
+                " (last dimension " + std::to_string(kernel_->value.dim(0)) +
+                "), got input shape " + s[0].to_string());
   Shape out = s[0];
   out[out.rank() - 1] = units_;
   return out;

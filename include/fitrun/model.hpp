@@ -90,6 +90,7 @@ class Model : public LayerOf<Model> {
   Model(const KerasTensor& inputs, const KerasTensor& outputs, std::string name = "");
   Model(const std::vector<KerasTensor>& inputs, const std::vector<KerasTensor>& outputs,
         std::string name = "");
+  Model(const std::vector<KerasTensor>& inputs, const KerasTensor& output, std::string name = "");
   Model(Model&&) noexcept;
   ~Model() override;
 

@@ -45,6 +45,10 @@ class Tensor {
   static Tensor from_vector(const std::vector<float>& values, Shape shape);
   static Tensor from_vector(const std::vector<int32_t>& values, Shape shape);
   static Tensor from_vector(const std::vector<int64_t>& values, Shape shape);
+  /// Braced lists (which would be ambiguous between the vectors above):
+  /// from_vector({1.f, 2.f, 3.f, 4.f}, {2, 2}) is float32, from_vector({1, 0, 2}, {3}) int32.
+  static Tensor from_vector(std::initializer_list<float> values, Shape shape);
+  static Tensor from_vector(std::initializer_list<int32_t> values, Shape shape);
   /// 1-D tensor from a list: Tensor::of({1.f, 2.f}).
   static Tensor of(std::initializer_list<float> values);
 

@@ -1,6 +1,10 @@
 #include "fitrun/tensor.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <cstdio>
+#include <limits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -104,6 +108,12 @@ Tensor from_values(const std::vector<T>& values, Shape shape) {
 Tensor Tensor::from_vector(const std::vector<float>& v, Shape s) { return from_values(v, s); }
 Tensor Tensor::from_vector(const std::vector<int32_t>& v, Shape s) { return from_values(v, s); }
 Tensor Tensor::from_vector(const std::vector<int64_t>& v, Shape s) { return from_values(v, s); }
+Tensor Tensor::from_vector(std::initializer_list<float> v, Shape s) {
+  return from_values(std::vector<float>(v), s);
+}
+Tensor Tensor::from_vector(std::initializer_list<int32_t> v, Shape s) {
+  return from_values(std::vector<int32_t>(v), s);
+}
 
 Tensor Tensor::of(std::initializer_list<float> values) {
   return from_vector(std::vector<float>(values), Shape{static_cast<int64_t>(values.size())});
@@ -225,64 +235,225 @@ Tensor Tensor::astype(DType dtype) const {
   return t;
 }
 
+// ---------------------------------------------------------------- to_string: numpy's repr
+// A port of the parts of numpy's array repr that decide what a person sees: every element
+// padded to a common width (FloatingFormat with floatmode "maxprec", precision 8), positional
+// or scientific notation chosen from the value range, lines wrapped at 75 columns, a blank line
+// between blocks of rank >= 3, and "..." for elided entries (here per axis, beyond max_items).
 namespace {
-void format_value(std::ostringstream& os, double v, DType dtype) {
-  if (dtype != DType::float32) {
-    os << static_cast<int64_t>(v);
+constexpr int kLineWidth = 75;
+constexpr int kPrecision = 8;
+
+struct Elision {
+  int64_t edge = 0;  // entries shown at each end of an axis longer than max_items
+  int max_items = 0;
+  bool summarized(int64_t n) const { return n > max_items; }
+};
+
+/// The flat indices of the elements that will be printed (the edges of long axes).
+void shown_elements(const Tensor& t, int axis, int64_t offset, const Elision& e,
+                    std::vector<int64_t>& out) {
+  if (axis == t.rank()) {
+    out.push_back(offset);
     return;
   }
-  if (std::isnan(v)) { os << "nan"; return; }
-  if (std::isinf(v)) { os << (v > 0 ? "inf" : "-inf"); return; }
-  if (v == std::floor(v) && std::fabs(v) < 1e16) {
-    os << static_cast<int64_t>(v) << ".";
-    return;
+  const int64_t n = t.dim(axis);
+  int64_t stride = 1;
+  for (int i = axis + 1; i < t.rank(); ++i) stride *= t.dim(i);
+  for (int64_t i = 0; i < n; ++i) {
+    if (e.summarized(n) && i == e.edge) i = n - e.edge;
+    shown_elements(t, axis + 1, offset + i * stride, e, out);
   }
-  double a = std::fabs(v);
-  std::ostringstream tmp;
-  if (a >= 1e-4 && a < 1e8) {
-    tmp << std::setprecision(8) << v;
-  } else {
-    tmp << std::scientific << std::setprecision(7) << v;
-  }
-  os << tmp.str();
 }
 
-void format_axis(std::ostringstream& os, const Tensor& t, int axis, int64_t offset, int max_items,
-                 int indent) {
-  const Shape& s = t.shape();
-  os << "[";
-  const int64_t n = s[axis];
-  int64_t stride = 1;
-  for (int i = axis + 1; i < s.rank(); ++i) stride *= s[i];
-  const bool elide = n > max_items;
-  for (int64_t i = 0; i < n; ++i) {
-    if (elide && i == max_items / 2) {
-      os << (axis + 1 == s.rank() ? "..., " : "...,\n" + std::string(indent + 1, ' '));
-      i = n - max_items / 2 - 1;
-      continue;
-    }
-    if (axis + 1 == s.rank()) {
-      format_value(os, t.flat(offset + i), t.dtype());
-    } else {
-      format_axis(os, t, axis + 1, offset + i * stride, max_items, indent + 1);
-    }
-    if (i + 1 < n) os << (axis + 1 == s.rank() ? ", " : ",\n" + std::string(indent + 1, ' '));
+/// Shortest round-trip digits of a float32, cut to kPrecision fractional digits.
+std::string float_digits(float v, bool scientific) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v,
+                         scientific ? std::chars_format::scientific : std::chars_format::fixed);
+  std::string s(buf, r.ptr);
+  const size_t dot = s.find('.');
+  const size_t end = scientific ? s.find('e') : s.size();
+  if (dot != std::string::npos && end - dot - 1 > static_cast<size_t>(kPrecision)) {
+    std::snprintf(buf, sizeof buf, scientific ? "%.*e" : "%.*f", kPrecision,
+                  static_cast<double>(v));
+    s = buf;
+    const size_t e = scientific ? s.find('e') : s.size();
+    size_t last = e;
+    while (last > 0 && s[last - 1] == '0') --last;
+    s.erase(last, e - last);
   }
-  os << "]";
+  if (s.find('.') == std::string::npos) s.insert(scientific ? s.find('e') : s.size(), ".");
+  return s;
+}
+
+/// Formats single elements of one tensor to a common width, as numpy's FloatingFormat and
+/// IntegerFormat do.
+class ElementFormat {
+ public:
+  ElementFormat(const Tensor& t, const std::vector<int64_t>& shown) : float_(t.dtype() == DType::float32) {
+    if (!float_) {
+      for (int64_t i : shown)
+        width_ = std::max(width_, static_cast<int>(std::to_string(int64_t(t.flat(i))).size()));
+      return;
+    }
+    double max_abs = 0, min_abs = std::numeric_limits<double>::infinity();
+    bool any_finite = false, any_nonfinite = false, neg_inf = false;
+    for (int64_t i : shown) {
+      const double v = t.flat(i);
+      if (!std::isfinite(v)) {
+        any_nonfinite = true;
+        neg_inf = neg_inf || v < 0;
+        continue;
+      }
+      any_finite = true;
+      if (v != 0) {
+        max_abs = std::max(max_abs, std::fabs(v));
+        min_abs = std::min(min_abs, std::fabs(v));
+      }
+    }
+    exp_ = max_abs > 0 && (max_abs >= 1e8 || min_abs < 1e-4 || max_abs / min_abs > 1e3);
+    if (any_finite) {
+      for (int64_t i : shown) {
+        const double v = t.flat(i);
+        if (!std::isfinite(v)) continue;
+        const Parts p = split(float_digits(static_cast<float>(v), exp_));
+        pad_left_ = std::max(pad_left_, static_cast<int>(p.int_part.size()));
+        frac_ = std::max(frac_, static_cast<int>(p.frac.size()));
+        exp_size_ = std::max(exp_size_, static_cast<int>(p.exp.size()) - 1);
+      }
+    }
+    pad_right_ = exp_ ? exp_size_ + 2 + frac_ : frac_;
+    if (any_nonfinite) {
+      const int offset = pad_right_ + 1;
+      pad_left_ = std::max({pad_left_, 3 - offset, 3 + int(neg_inf) - offset});
+    }
+  }
+
+  std::string operator()(double v) const {
+    if (!float_) {
+      std::string s = std::to_string(static_cast<int64_t>(v));
+      return std::string(static_cast<size_t>(std::max(0, width_ - int(s.size()))), ' ') + s;
+    }
+    if (!std::isfinite(v)) {
+      const std::string s = std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+      const int width = pad_left_ + 1 + pad_right_;
+      return std::string(static_cast<size_t>(std::max(0, width - int(s.size()))), ' ') + s;
+    }
+    const Parts p = split(float_digits(static_cast<float>(v), exp_));
+    std::string s(static_cast<size_t>(std::max(0, pad_left_ - int(p.int_part.size()))), ' ');
+    s += p.int_part + "." + p.frac;
+    if (exp_) {
+      // Mantissas padded with zeros to a common length, exponents to a common digit count.
+      s.append(static_cast<size_t>(frac_ - int(p.frac.size())), '0');
+      const std::string digits = p.exp.substr(1);
+      s += "e" + p.exp.substr(0, 1) +
+           std::string(static_cast<size_t>(std::max(0, exp_size_ - int(digits.size()))), '0') +
+           digits;
+    } else {
+      s.append(static_cast<size_t>(frac_ - int(p.frac.size())), ' ');
+    }
+    return s;
+  }
+
+ private:
+  struct Parts {
+    std::string int_part, frac, exp;  // exp with its sign: "-05"
+  };
+  static Parts split(const std::string& s) {
+    Parts p;
+    const size_t dot = s.find('.'), e = s.find('e');
+    p.int_part = s.substr(0, dot);
+    p.frac = s.substr(dot + 1, e == std::string::npos ? std::string::npos : e - dot - 1);
+    if (e != std::string::npos) p.exp = s.substr(e + 1);
+    return p;
+  }
+
+  bool float_;
+  bool exp_ = false;
+  int width_ = 0;  // integers
+  int pad_left_ = 0, pad_right_ = 0, frac_ = 0, exp_size_ = 0;
+};
+
+/// numpy's _extendLine: wraps before `word` when the line would pass `width`.
+void extend_line(std::string& s, std::string& line, const std::string& word, int width,
+                 const std::string& next_line_prefix) {
+  const bool needs_wrap = line.size() + word.size() > static_cast<size_t>(width) &&
+                          line.size() > next_line_prefix.size();
+  if (needs_wrap) {
+    s += line.substr(0, line.find_last_not_of(' ') + 1) + "\n";
+    line = next_line_prefix;
+  }
+  line += word;
+}
+
+/// numpy's _formatArray recursion.
+std::string format_axis(const Tensor& t, const ElementFormat& fmt, const Elision& e, int axis,
+                        int64_t offset, const std::string& hanging_indent, int width) {
+  if (axis == t.rank()) return fmt(t.flat(offset));
+  const int64_t n = t.dim(axis);
+  if (n == 0) return "[]";
+  int64_t stride = 1;
+  for (int i = axis + 1; i < t.rank(); ++i) stride *= t.dim(i);
+  const std::string next_indent = hanging_indent + " ";
+  const int next_width = width - 1;  // room for the closing ']'
+  const bool summary = e.summarized(n);
+  const int64_t leading = summary ? e.edge : 0, trailing = summary ? e.edge : n;
+  auto item = [&](int64_t i) {
+    return format_axis(t, fmt, e, axis + 1, offset + i * stride, next_indent, next_width);
+  };
+  std::string s;
+  if (axis + 1 == t.rank()) {
+    const int elem_width = width - 1;
+    std::string line = hanging_indent;
+    for (int64_t i = 0; i < leading; ++i) {
+      extend_line(s, line, item(i), elem_width, hanging_indent);
+      line += ", ";
+    }
+    if (summary) {
+      extend_line(s, line, "...", elem_width, hanging_indent);
+      line += ", ";
+    }
+    for (int64_t i = trailing; i > 1; --i) {
+      extend_line(s, line, item(n - i), elem_width, hanging_indent);
+      line += ", ";
+    }
+    extend_line(s, line, item(n - 1), elem_width, hanging_indent);
+    s += line;
+  } else {
+    const std::string line_sep = "," + std::string(static_cast<size_t>(t.rank() - axis - 1), '\n');
+    for (int64_t i = 0; i < leading; ++i) s += hanging_indent + item(i) + line_sep;
+    if (summary) s += hanging_indent + "..." + line_sep;
+    for (int64_t i = trailing; i > 1; --i) s += hanging_indent + item(n - i) + line_sep;
+    s += hanging_indent + item(n - 1);
+  }
+  return "[" + s.substr(hanging_indent.size()) + "]";
 }
 }  // namespace
 
 std::string Tensor::to_string(int max_items) const {
   if (!defined()) return "Tensor(undefined)";
-  std::ostringstream os;
-  os << "array(";
+  const std::string prefix = "array(";
+  Elision e;
+  e.max_items = std::max(max_items, 2);
+  e.edge = e.max_items / 2;
+  std::vector<int64_t> shown;
+  shown_elements(*this, 0, 0, e, shown);
+  const ElementFormat fmt(*this, shown);
+  std::string s = prefix;
   if (rank() == 0) {
-    format_value(os, flat(0), dtype_);
+    s += fmt(flat(0));
   } else {
-    format_axis(os, *this, 0, 0, max_items, 6);
+    // numpy keeps the line one column short for the "," that follows the array.
+    s += format_axis(*this, fmt, e, 0, 0, std::string(prefix.size() + 1, ' '), kLineWidth - 1);
   }
-  os << ", shape=" << shape_.to_string() << ", dtype=" << dtype_name(dtype_) << ")";
-  return os.str();
+  s += ",";
+  const std::string tail = "shape=" + shape_.to_string() + ", dtype=" + dtype_name(dtype_) + ")";
+  const size_t last_line = s.size() - (s.rfind('\n') == std::string::npos ? 0 : s.rfind('\n') + 1);
+  s += last_line + tail.size() + 1 > static_cast<size_t>(kLineWidth)
+           ? "\n" + std::string(prefix.size(), ' ')
+           : std::string(" ");
+  return s + tail;
 }
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.to_string(); }

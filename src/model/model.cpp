@@ -43,6 +43,9 @@ Model::Model(const std::vector<KerasTensor>& inputs, const std::vector<KerasTens
   set_graph(inputs, outputs);
 }
 
+Model::Model(const std::vector<KerasTensor>& inputs, const KerasTensor& output, std::string name)
+    : Model(inputs, std::vector<KerasTensor>{output}, std::move(name)) {}
+
 Model::Model(Model&&) noexcept = default;
 Model::~Model() = default;
 
@@ -53,9 +56,6 @@ void Model::set_graph(const std::vector<KerasTensor>& inputs,
   impl_->outputs = outputs;
   impl_->plans.clear();
   impl_->plans_with_input_grads.clear();
-  std::vector<Shape> shapes;
-  for (const auto& x : inputs) shapes.push_back(x.shape());
-  ensure_built(shapes);
 }
 
 bool Model::has_graph() const { return impl_->graph != nullptr; }

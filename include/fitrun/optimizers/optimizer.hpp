@@ -18,7 +18,8 @@ class Optimizer {
   virtual ~Optimizer() = default;
 
   /// One update of every variable from its grad. Creates the slots on the first call; the
-  /// variable list must then stay the same.
+  /// variable list must then stay the same. Skips frozen variables and those without a grad.
+  /// Throws ShapeError (naming the variable) when a grad's size differs from its value's.
   void apply(const std::vector<VariablePtr>& variables);
   /// Creates the slots of every trainable variable at their initial values (as Keras'
   /// optimizer.build). apply() calls it when the variable count changes; a checkpoint loader

@@ -59,9 +59,18 @@ void reserve_scratchpad(const dnnl::memory::desc& md, Primitive& p) {
 }
 
 void Primitive::run(std::initializer_list<std::pair<int, const void*>> handles) {
-  for (const auto& [arg, ptr] : handles) args.at(arg).set_data_handle(const_cast<void*>(ptr));
-  if (has_scratchpad) args.at(DNNL_ARG_SCRATCHPAD).set_data_handle(scratchpad().data);
-  prim.execute(stream(), args);
+  if (c_args_.size() != args.size()) {
+    c_args_.clear();
+    for (auto& [arg, mem] : args) c_args_.push_back({arg, mem.get()});
+  }
+  for (const auto& [arg, ptr] : handles)
+    dnnl_memory_set_data_handle_v2(args.at(arg).get(), const_cast<void*>(ptr), stream().get());
+  if (has_scratchpad)
+    dnnl_memory_set_data_handle_v2(args.at(DNNL_ARG_SCRATCHPAD).get(), scratchpad().data,
+                                   stream().get());
+  if (dnnl_primitive_execute(prim.get(), stream().get(), static_cast<int>(c_args_.size()),
+                             c_args_.data()) != dnnl_success)
+    throw BackendError("oneDNN could not execute a primitive");
   stream().wait();
 }
 

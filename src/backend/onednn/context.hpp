@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "fitrun/error.hpp"
 #include "fitrun/tensor.hpp"
@@ -32,12 +33,17 @@ struct KeyHash {
 };
 
 /// A created primitive with its argument memories; run() swaps in data pointers and executes.
+/// Execution goes through oneDNN's C API with an argument array built once, because the C++
+/// wrapper converts its argument map into a fresh vector on every call.
 struct Primitive {
   dnnl::primitive prim;
   std::unordered_map<int, dnnl::memory> args;
   bool has_scratchpad = false;
   /// Sets each (arg, pointer) handle, the scratchpad, and executes synchronously.
   void run(std::initializer_list<std::pair<int, const void*>> handles);
+
+ private:
+  std::vector<dnnl_exec_arg_t> c_args_;
 };
 
 std::unordered_map<Key, Primitive, KeyHash>& primitive_cache();

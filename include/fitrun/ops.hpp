@@ -68,4 +68,90 @@ void split(const Tensor& dy, int axis, Tensor* const* outputs, int count, bool a
 /// dst row i = src row index[i] (any dtype; rows are src's trailing dims).
 void gather_rows(const Tensor& src, const int64_t* index, int64_t count, Tensor& dst);
 
+// ---- convolution (channels_last: x (N, H, W, C); 1-D convs use H = 1) ----
+/// Geometry of a 2-D convolution beyond the tensors' shapes. Kernel sizes come from the
+/// kernel tensor, input/output sizes from x and y.
+struct Conv2DParams {
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t dilation_h = 1, dilation_w = 1;  // Keras dilation_rate (1 = none)
+  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+  int64_t groups = 1;
+};
+/// y = act(conv(x, kernel) + bias). x (N, H, W, C), kernel in Keras layout
+/// (kh, kw, C/groups, OC), bias (OC) or undefined, y (N, OH, OW, OC). `act` must be fusable
+/// (conv_fusable); bias and activation run inside the oneDNN primitive.
+void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
+                    const Conv2DParams& p, ActivationFn act, Tensor& y);
+/// Activations that conv2d_forward fuses and whose backward needs only the output.
+bool conv_fusable(ActivationFn act);
+/// dx = the gradient of conv2d_forward (without bias/activation) with respect to x.
+void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const Conv2DParams& p,
+                          Tensor& dx);
+/// dkernel (Keras layout) and dbias = Σ dy over N, OH, OW (dbias may be undefined).
+void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Conv2DParams& p,
+                             Tensor& dkernel, Tensor& dbias, bool accumulate);
+/// y = x + bias over the last axis (any rank; bias has x.dim(-1) elements).
+void bias_add(const Tensor& x, const Tensor& bias, Tensor& y);
+
+// ---- pooling (channels_last: x (N, H, W, C)) ----
+enum class PoolAlg { max, avg };
+/// Average pooling excludes padded elements from the count (as Keras/TF "same").
+struct Pool2DParams {
+  PoolAlg alg = PoolAlg::max;
+  int64_t kernel_h = 1, kernel_w = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+};
+/// y (N, OH, OW, C). In training, max pooling records the arg-max in `workspace` (opaque;
+/// (re)allocated here the first time a shape is seen), which pool2d_backward needs.
+void pool2d_forward(const Tensor& x, const Pool2DParams& p, bool training, Tensor& y,
+                    Tensor& workspace);
+/// dx from dy and the workspace of the training forward that produced y.
+void pool2d_backward(const Tensor& dy, const Tensor& workspace, const Pool2DParams& p,
+                     Tensor& dx);
+
+// ---- normalization over the last axis (x viewed as (rows, C)) ----
+/// Batch normalization with batch statistics: mean and var (C) receive the batch mean and the
+/// biased variance. gamma/beta (C) may be undefined (scale/center off).
+void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                 float epsilon, Tensor& y, Tensor& mean, Tensor& var);
+/// Batch normalization with given statistics (the moving ones).
+void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                  const Tensor& mean, const Tensor& var, float epsilon,
+                                  Tensor& y);
+/// Backward of either forward (`global_stats`: of the inference form). dgamma/dbeta may be
+/// undefined when not wanted (or when gamma/beta are).
+void batch_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                         const Tensor& beta, const Tensor& mean, const Tensor& var,
+                         float epsilon, bool global_stats, Tensor& dx, Tensor& dgamma,
+                         Tensor& dbeta, bool accumulate);
+/// moving = moving * momentum + value * (1 - momentum)
+void moving_average_update(Tensor& moving, const Tensor& value, float momentum);
+/// Layer normalization of each row; mean and var (rows) receive the row statistics.
+void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float epsilon,
+                        Tensor& y, Tensor& mean, Tensor& var);
+void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                         const Tensor& beta, const Tensor& mean, const Tensor& var,
+                         float epsilon, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
+                         bool accumulate);
+
+// ---- spatial reshaping (channels_last: (N, H, W, C)) ----
+/// y (N, H + top + bottom, W + left + right, C): x placed at (top, left), zeros around.
+void zero_pad2d(const Tensor& x, int64_t top, int64_t left, Tensor& y);
+/// y = x[:, top : top + y.H, left : left + y.W, :]
+void crop2d(const Tensor& x, int64_t top, int64_t left, Tensor& y);
+/// Nearest-neighbour upsampling: y (N, H·sh, W·sw, C).
+void upsample2d_nearest(const Tensor& x, int64_t sh, int64_t sw, Tensor& y);
+/// dx(n, h, w, c) = Σ of dy over the sh×sw block it was copied to.
+void upsample2d_nearest_backward(const Tensor& dy, int64_t sh, int64_t sw, Tensor& dx);
+/// Transposes all axes: y.shape[k] = x.shape[perm[k]] (perm has x.rank() entries).
+void permute(const Tensor& x, const int* perm, Tensor& y);
+/// (N, F) -> (N, n, F): each row repeated n times.
+void repeat_vector(const Tensor& x, int64_t n, Tensor& y);
+/// dx(N, F) = Σ over the n repeats of dy(N, n, F).
+void repeat_vector_backward(const Tensor& dy, int64_t n, Tensor& dx);
+/// y(n, ..., c) = x(n, ..., c) * s(n, c): a per-sample, per-channel factor (x viewed as
+/// (N, S, C), s as (N, C)). Used by SpatialDropout.
+void scale_channels(const Tensor& x, const Tensor& s, Tensor& y);
+
 }  // namespace fitrun::ops

@@ -283,7 +283,7 @@ std::string float_digits(float v, bool scientific) {
     while (last > 0 && s[last - 1] == '0') --last;
     s.erase(last, e - last);
   }
-  if (s.find('.') == std::string::npos) s.insert(scientific ? s.find('e') : s.size(), ".");
+  if (s.find('.') == std::string::npos) s.insert(scientific ? s.find('e') : s.size(), 1, '.');
   return s;
 }
 
@@ -347,9 +347,10 @@ class ElementFormat {
       // Mantissas padded with zeros to a common length, exponents to a common digit count.
       s.append(static_cast<size_t>(frac_ - int(p.frac.size())), '0');
       const std::string digits = p.exp.substr(1);
-      s += "e" + p.exp.substr(0, 1) +
-           std::string(static_cast<size_t>(std::max(0, exp_size_ - int(digits.size()))), '0') +
-           digits;
+      s += 'e';
+      s += p.exp.front();
+      s.append(static_cast<size_t>(std::max(0, exp_size_ - int(digits.size()))), '0');
+      s += digits;
     } else {
       s.append(static_cast<size_t>(frac_ - int(p.frac.size())), ' ');
     }
@@ -421,13 +422,17 @@ std::string format_axis(const Tensor& t, const ElementFormat& fmt, const Elision
     extend_line(s, line, item(n - 1), elem_width, hanging_indent);
     s += line;
   } else {
-    const std::string line_sep = "," + std::string(static_cast<size_t>(t.rank() - axis - 1), '\n');
+    const std::string line_sep =
+        std::string(1, ',').append(static_cast<size_t>(t.rank() - axis - 1), '\n');
     for (int64_t i = 0; i < leading; ++i) s += hanging_indent + item(i) + line_sep;
     if (summary) s += hanging_indent + "..." + line_sep;
     for (int64_t i = trailing; i > 1; --i) s += hanging_indent + item(n - i) + line_sep;
     s += hanging_indent + item(n - 1);
   }
-  return "[" + s.substr(hanging_indent.size()) + "]";
+  std::string r(1, '[');
+  r.append(s, hanging_indent.size());
+  r += ']';
+  return r;
 }
 }  // namespace
 
@@ -451,7 +456,7 @@ std::string Tensor::to_string(int max_items) const {
   const std::string tail = "shape=" + shape_.to_string() + ", dtype=" + dtype_name(dtype_) + ")";
   const size_t last_line = s.size() - (s.rfind('\n') == std::string::npos ? 0 : s.rfind('\n') + 1);
   s += last_line + tail.size() + 1 > static_cast<size_t>(kLineWidth)
-           ? "\n" + std::string(prefix.size(), ' ')
+           ? std::string(1, '\n').append(prefix.size(), ' ')
            : std::string(" ");
   return s + tail;
 }

@@ -22,9 +22,9 @@ namespace fitrun::onednn {
 dnnl::engine& engine();
 dnnl::stream& stream();
 
-/// Identifies a primitive: an op tag and up to 10 integers (shape, flags, algorithm).
+/// Identifies a primitive: an op tag and up to 23 integers (shape, flags, algorithm).
 struct Key {
-  std::array<int64_t, 12> v{};
+  std::array<int64_t, 24> v{};
   Key(int op, std::initializer_list<int64_t> values);
   bool operator==(const Key& o) const { return v == o.v; }
 };

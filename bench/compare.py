@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Runs a fitrun benchmark and the same model in PyTorch in one run and prints the ratio.
+
+    python3 bench/compare.py [--build build] [--threads 2] [--repeats 5] [mlp:128 mlp:32 cnn:64]
+
+Each side prints one JSON line (median samples/s over repeats of timed steps, after warm-up);
+the two run alternately, fitrun then torch, `--rounds` times, and the table shows the median of
+each side and their ratio. Run it on an idle machine: oneDNN's threads slow down 10-20x when
+another process holds a core.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+# steps per repeat for each model, chosen so a repeat takes about a second on 2 cores
+STEPS = {"mlp": 40, "cnn": 20}
+
+
+def run(cmd, env):
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("configs", nargs="*", default=["mlp:128", "mlp:32"])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    rows = []
+    for config in args.configs:
+        model, batch = config.split(":")
+        steps = str(max(5, STEPS[model] * 128 // int(batch) // 2))
+        common = ["--batch", batch, "--steps", steps, "--warmup", "5", "--repeats", str(args.repeats),
+                  "--threads", str(args.threads)]
+        ours, theirs = [], []
+        for _ in range(args.rounds):
+            ours.append(run([os.path.join(args.build, "bench", f"bench_{model}")] + common, env))
+            theirs.append(run([sys.executable, os.path.join(HERE, "peers", "torch_models.py"), model] + common, env))
+        f = statistics.median(r["samples_per_s_median"] for r in ours)
+        t = statistics.median(r["samples_per_s_median"] for r in theirs)
+        rows.append((model, int(batch), f, t, theirs[0].get("torch", "?")))
+    print(f"{'model':<6} {'batch':>5} {'samples/s fitrun':>17} {'samples/s torch':>16} {'ratio':>6}")
+    for model, batch, f, t, version in rows:
+        print(f"{model:<6} {batch:>5} {f:>17.0f} {t:>16.0f} {f / t:>6.2f}")
+    print(f"(threads={args.threads}, torch {rows[0][4] if rows else '?'}, medians of {args.rounds} rounds x {args.repeats} repeats)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,295 @@
+// Convolution on oneDNN with channels_last activations (tag::nhwc) and Keras kernels
+// (kh, kw, in/groups, out): tag::hwio, or tag::hwigo with groups (logical {G, OC/G, IC/G,
+// KH, KW}, which is exactly Keras' memory order).
+//
+// Weights layout. With plain hwio weights oneDNN picks its slower gemm-based convolution
+// (reference/onednn-cudnn.md §3.3), so the primitives are created with `any` weights and the
+// Keras kernel is reordered into the layout each primitive prefers: once per forward (i.e. once
+// per optimizer step in training) and once per backward-data. The weight gradient is produced
+// in oneDNN's layout and reordered back into the Keras-layout gradient the optimizer updates.
+// Reorders of conv kernels cost microseconds. FITRUN_CONV_PLAIN_WEIGHTS=1 forces the plain
+// hwio path (kept correct, used to measure the difference).
+#include <cstdlib>
+#include <cstring>
+
+#include "backend/onednn/context.hpp"
+#include "backend/onednn/eltwise_map.hpp"
+#include "fitrun/ops.hpp"
+
+namespace fitrun::ops {
+
+using namespace fitrun::onednn;
+using dnnl::memory;
+
+namespace {
+enum Op { kConvFwd = 300, kConvBwdData, kConvBwdWeights };
+
+/// Every size of one convolution.
+struct Geom {
+  int64_t n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, g;
+};
+
+[[noreturn]] void conv_error(const char* op, const std::string& what) {
+  throw ShapeError(std::string(op) + ": " + what);
+}
+
+Geom geometry(const Shape& x, const Shape& k, const Shape& y, const Conv2DParams& p,
+              const char* op) {
+  if (x.rank() != 4 || k.rank() != 4 || y.rank() != 4)
+    conv_error(op, "expected rank-4 input " + x.to_string() + ", kernel " + k.to_string() +
+                       " and output " + y.to_string());
+  Geom g{x[0], x[1], x[2], x[3], y[1], y[2], y[3], k[0], k[1], p.stride_h, p.stride_w,
+         p.dilation_h, p.dilation_w, p.pad_top, p.pad_bottom, p.pad_left, p.pad_right,
+         p.groups};
+  if (g.g < 1 || g.ic % g.g || g.oc % g.g || k[2] * g.g != g.ic || k[3] != g.oc || y[0] != x[0])
+    conv_error(op, "input " + x.to_string() + ", kernel " + k.to_string() + " and output " +
+                       y.to_string() + " do not match with groups=" + std::to_string(g.g));
+  auto out_len = [](int64_t in, int64_t k, int64_t s, int64_t d, int64_t a, int64_t b) {
+    return (in + a + b - ((k - 1) * d + 1)) / s + 1;
+  };
+  if (out_len(g.ih, g.kh, g.sh, g.dh, g.pt, g.pb) != g.oh ||
+      out_len(g.iw, g.kw, g.sw, g.dw, g.pl, g.pr) != g.ow)
+    conv_error(op, "output " + y.to_string() + " does not match input " + x.to_string() +
+                       " with kernel " + k.to_string() + ", strides, dilation and padding");
+  return g;
+}
+
+memory::dims weights_dims(const Geom& g) {
+  if (g.g == 1) return {g.oc, g.ic, g.kh, g.kw};
+  return {g.g, g.oc / g.g, g.ic / g.g, g.kh, g.kw};
+}
+memory::desc plain_weights_md(const Geom& g) {
+  return memory::desc(weights_dims(g), dt::f32, g.g == 1 ? tag::hwio : tag::hwigo);
+}
+memory::desc weights_md(const Geom& g, bool any) {
+  return any ? memory::desc(weights_dims(g), dt::f32, tag::any) : plain_weights_md(g);
+}
+memory::desc act_md(int64_t n, int64_t c, int64_t h, int64_t w) {
+  return memory::desc({n, c, h, w}, dt::f32, tag::nhwc);
+}
+
+bool any_weights() {
+  static const bool plain = [] {
+    const char* v = std::getenv("FITRUN_CONV_PLAIN_WEIGHTS");
+    return v && *v && std::strcmp(v, "0") != 0;
+  }();
+  return !plain;
+}
+
+Key make_key(int op, const Geom& g, int64_t a, int64_t b, bool any) {
+  Key k(op, {});
+  const int64_t vals[] = {g.n,  g.ih, g.iw, g.ic, g.oh, g.ow, g.oc, g.kh, g.kw, g.sh, g.sw,
+                          g.dh, g.dw, g.pt, g.pb, g.pl, g.pr, g.g,  a,    b,    any};
+  static_assert(sizeof(vals) / sizeof(vals[0]) < std::tuple_size<decltype(k.v)>::value);
+  for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); ++i) k.v[i + 1] = vals[i];
+  return k;
+}
+
+dnnl::convolution_forward::primitive_desc forward_pd(const Geom& g, bool bias, ActivationFn act,
+                                                     bool any) {
+  const memory::desc src = act_md(g.n, g.ic, g.ih, g.iw), dst = act_md(g.n, g.oc, g.oh, g.ow);
+  const memory::desc w = weights_md(g, any), b({g.oc}, dt::f32, tag::x);
+  const memory::dims strides{g.sh, g.sw}, dil{g.dh - 1, g.dw - 1}, pl{g.pt, g.pl},
+      pr{g.pb, g.pr};
+  using dnnl::convolution_forward;
+  const auto pk = dnnl::prop_kind::forward_training;
+  const auto alg = dnnl::algorithm::convolution_direct;
+  auto d = bias ? convolution_forward::desc(pk, alg, src, w, b, dst, strides, dil, pl, pr)
+                : convolution_forward::desc(pk, alg, src, w, dst, strides, dil, pl, pr);
+  auto attr = default_attr();
+  if (act != ActivationFn::linear) {
+    dnnl::post_ops po;
+    auto e = eltwise_forward_alg(act, 0.f);
+    po.append_eltwise(1.f, e.alg, e.alpha, e.beta);
+    attr.set_post_ops(po);
+  }
+  return convolution_forward::primitive_desc(d, attr, engine());
+}
+
+/// A cached convolution primitive with, when oneDNN wants its own weights layout, the reorder
+/// between the Keras kernel and that layout and the buffer in that layout.
+struct ConvEntry {
+  Primitive conv;
+  bool reorder_weights = false;
+  Primitive reorder;
+  memory blocked;  // the weights (or weight gradient) in oneDNN's layout
+};
+
+std::unordered_map<Key, ConvEntry, KeyHash>& conv_cache() {
+  static thread_local std::unordered_map<Key, ConvEntry, KeyHash> cache;
+  return cache;
+}
+
+template <class F>
+ConvEntry& conv_cached(const Key& key, F&& make) {
+  auto& cache = conv_cache();
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  return cache.emplace(key, make()).first->second;
+}
+
+/// Adds a reorder plain -> `wanted` (to_blocked) or `wanted` -> plain to `e` when the layouts
+/// differ; the blocked side is a buffer owned by the entry.
+void attach_reorder(ConvEntry& e, const memory::desc& plain, const memory::desc& wanted,
+                    bool to_blocked) {
+  if (wanted == plain) return;
+  e.reorder_weights = true;
+  e.blocked = memory(wanted, engine());
+  const memory::desc& from = to_blocked ? plain : wanted;
+  const memory::desc& to = to_blocked ? wanted : plain;
+  dnnl::reorder::primitive_desc pd(engine(), from, engine(), to, default_attr());
+  e.reorder.prim = dnnl::reorder(pd);
+  e.reorder.args[DNNL_ARG_FROM] =
+      to_blocked ? memory(from, engine(), nullptr) : memory(from, engine(), e.blocked.get_data_handle());
+  e.reorder.args[DNNL_ARG_TO] =
+      to_blocked ? memory(to, engine(), e.blocked.get_data_handle()) : memory(to, engine(), nullptr);
+  reserve_scratchpad(pd.scratchpad_desc(), e.reorder);
+}
+
+/// Temporaries for accumulating weight gradients (shared layers), grown as needed.
+float* temp_buffer(int which, int64_t count) {
+  static thread_local Tensor tmp[2];
+  if (!tmp[which].defined() || tmp[which].size() < count) tmp[which] = Tensor({count});
+  return tmp[which].data<float>();
+}
+
+void accumulate_into(float* dst, const float* src, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+}  // namespace
+
+bool conv_fusable(ActivationFn act) { return dense_fusable(act); }
+
+void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
+                    const Conv2DParams& p, ActivationFn act, Tensor& y) {
+  check_cpu_f32(x, "conv2d_forward", "input");
+  check_cpu_f32(kernel, "conv2d_forward", "kernel");
+  const Geom g = geometry(x.shape(), kernel.shape(), y.shape(), p, "conv2d_forward");
+  const bool has_bias = bias.defined(), any = any_weights();
+  if (!conv_fusable(act))
+    throw Error("conv2d_forward: activation " + activation_name(act) + " cannot be fused");
+  ConvEntry& e = conv_cached(make_key(kConvFwd, g, has_bias, int64_t(act), any), [&] {
+    return guarded("conv2d_forward", [&] {
+      auto pd = forward_pd(g, has_bias, act, any);
+      ConvEntry r;
+      r.conv.prim = dnnl::convolution_forward(pd);
+      r.conv.args[DNNL_ARG_SRC] = memory(pd.src_desc(), engine(), nullptr);
+      r.conv.args[DNNL_ARG_WEIGHTS] = memory(pd.weights_desc(), engine(), nullptr);
+      if (has_bias) r.conv.args[DNNL_ARG_BIAS] = memory(pd.bias_desc(), engine(), nullptr);
+      r.conv.args[DNNL_ARG_DST] = memory(pd.dst_desc(), engine(), nullptr);
+      reserve_scratchpad(pd.scratchpad_desc(), r.conv);
+      attach_reorder(r, plain_weights_md(g), pd.weights_desc(), true);
+      return r;
+    });
+  });
+  const void* w = kernel.raw();
+  if (e.reorder_weights) {
+    e.reorder.run({{DNNL_ARG_FROM, kernel.raw()}});
+    w = e.blocked.get_data_handle();
+  }
+  if (has_bias) {
+    e.conv.run({{DNNL_ARG_SRC, x.raw()}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias.raw()},
+                {DNNL_ARG_DST, y.raw()}});
+  } else {
+    e.conv.run({{DNNL_ARG_SRC, x.raw()}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y.raw()}});
+  }
+}
+
+void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const Conv2DParams& p,
+                          Tensor& dx) {
+  check_cpu_f32(dy, "conv2d_backward_data", "output gradient");
+  const Geom g = geometry(dx.shape(), kernel.shape(), dy.shape(), p, "conv2d_backward_data");
+  const bool any = any_weights();
+  ConvEntry& e = conv_cached(make_key(kConvBwdData, g, 0, 0, any), [&] {
+    return guarded("conv2d_backward_data", [&] {
+      auto fwd = forward_pd(g, false, ActivationFn::linear, any);
+      const memory::dims strides{g.sh, g.sw}, dil{g.dh - 1, g.dw - 1}, pl{g.pt, g.pl},
+          pr{g.pb, g.pr};
+      dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct,
+                                              act_md(g.n, g.ic, g.ih, g.iw), weights_md(g, any),
+                                              act_md(g.n, g.oc, g.oh, g.ow), strides, dil, pl, pr);
+      dnnl::convolution_backward_data::primitive_desc pd(d, default_attr(), engine(), fwd);
+      ConvEntry r;
+      r.conv.prim = dnnl::convolution_backward_data(pd);
+      r.conv.args[DNNL_ARG_DIFF_DST] = memory(pd.diff_dst_desc(), engine(), nullptr);
+      r.conv.args[DNNL_ARG_WEIGHTS] = memory(pd.weights_desc(), engine(), nullptr);
+      r.conv.args[DNNL_ARG_DIFF_SRC] = memory(pd.diff_src_desc(), engine(), nullptr);
+      reserve_scratchpad(pd.scratchpad_desc(), r.conv);
+      attach_reorder(r, plain_weights_md(g), pd.weights_desc(), true);
+      return r;
+    });
+  });
+  const void* w = kernel.raw();
+  if (e.reorder_weights) {
+    e.reorder.run({{DNNL_ARG_FROM, kernel.raw()}});
+    w = e.blocked.get_data_handle();
+  }
+  e.conv.run({{DNNL_ARG_DIFF_DST, dy.raw()}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx.raw()}});
+}
+
+void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Conv2DParams& p,
+                             Tensor& dkernel, Tensor& dbias, bool accumulate) {
+  check_cpu_f32(x, "conv2d_backward_weights", "input");
+  check_cpu_f32(dy, "conv2d_backward_weights", "output gradient");
+  const Geom g = geometry(x.shape(), dkernel.shape(), dy.shape(), p, "conv2d_backward_weights");
+  const bool has_bias = dbias.defined(), any = any_weights();
+  ConvEntry& e = conv_cached(make_key(kConvBwdWeights, g, has_bias, 0, any), [&] {
+    return guarded("conv2d_backward_weights", [&] {
+      auto fwd = forward_pd(g, has_bias, ActivationFn::linear, any);
+      const memory::dims strides{g.sh, g.sw}, dil{g.dh - 1, g.dw - 1}, pl{g.pt, g.pl},
+          pr{g.pb, g.pr};
+      const memory::desc src = act_md(g.n, g.ic, g.ih, g.iw), ddst = act_md(g.n, g.oc, g.oh, g.ow);
+      const memory::desc dw = weights_md(g, any), db({g.oc}, dt::f32, tag::x);
+      using dnnl::convolution_backward_weights;
+      const auto alg = dnnl::algorithm::convolution_direct;
+      auto d = has_bias
+                   ? convolution_backward_weights::desc(alg, src, dw, db, ddst, strides, dil, pl, pr)
+                   : convolution_backward_weights::desc(alg, src, dw, ddst, strides, dil, pl, pr);
+      convolution_backward_weights::primitive_desc pd(d, default_attr(), engine(), fwd);
+      ConvEntry r;
+      r.conv.prim = convolution_backward_weights(pd);
+      r.conv.args[DNNL_ARG_SRC] = memory(pd.src_desc(), engine(), nullptr);
+      r.conv.args[DNNL_ARG_DIFF_DST] = memory(pd.diff_dst_desc(), engine(), nullptr);
+      r.conv.args[DNNL_ARG_DIFF_WEIGHTS] = memory(pd.diff_weights_desc(), engine(), nullptr);
+      if (has_bias)
+        r.conv.args[DNNL_ARG_DIFF_BIAS] = memory(pd.diff_bias_desc(), engine(), nullptr);
+      reserve_scratchpad(pd.scratchpad_desc(), r.conv);
+      attach_reorder(r, plain_weights_md(g), pd.diff_weights_desc(), false);
+      return r;
+    });
+  });
+  const int64_t nw = dkernel.size(), nb = has_bias ? dbias.size() : 0;
+  float* w_out = accumulate ? temp_buffer(0, nw) : dkernel.data<float>();
+  float* b_out = has_bias ? (accumulate ? temp_buffer(1, nb) : dbias.data<float>()) : nullptr;
+  void* w_target = e.reorder_weights ? e.blocked.get_data_handle() : static_cast<void*>(w_out);
+  if (has_bias) {
+    e.conv.run({{DNNL_ARG_SRC, x.raw()}, {DNNL_ARG_DIFF_DST, dy.raw()},
+                {DNNL_ARG_DIFF_WEIGHTS, w_target}, {DNNL_ARG_DIFF_BIAS, b_out}});
+  } else {
+    e.conv.run({{DNNL_ARG_SRC, x.raw()}, {DNNL_ARG_DIFF_DST, dy.raw()},
+                {DNNL_ARG_DIFF_WEIGHTS, w_target}});
+  }
+  if (e.reorder_weights) e.reorder.run({{DNNL_ARG_TO, w_out}});
+  if (accumulate) {
+    accumulate_into(dkernel.data<float>(), w_out, nw);
+    if (has_bias) accumulate_into(dbias.data<float>(), b_out, nb);
+  }
+}
+
+void bias_add(const Tensor& x, const Tensor& bias, Tensor& y) {
+  const int64_t c = bias.size(), rows = c ? x.size() / c : 0;
+  if (x.dim(-1) != c || y.size() != x.size())
+    throw ShapeError("bias_add: input " + x.shape().to_string() + " and bias " +
+                     bias.shape().to_string() + " do not match");
+  const float* px = x.data<float>();
+  const float* pb = bias.data<float>();
+  float* py = y.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+#pragma omp simd
+    for (int64_t j = 0; j < c; ++j) py[r * c + j] = px[r * c + j] + pb[j];
+  }
+}
+
+}  // namespace fitrun::ops

@@ -1,6 +1,7 @@
 #include "fitrun/layers/activation_layer.hpp"
 
 #include "fitrun/ops.hpp"
+#include "io/keras_json.hpp"
 
 namespace fitrun::layers {
 
@@ -36,7 +37,7 @@ LeakyReLU::LeakyReLU(float negative_slope, std::string name)
 
 json LeakyReLU::get_config() const {
   json c = Layer::get_config();
-  c["negative_slope"] = alpha_;
+  c["negative_slope"] = io::keras_float(alpha_);
   return c;
 }
 

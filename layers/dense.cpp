@@ -1,6 +1,7 @@
 #include "fitrun/layers/dense.hpp"
 
 #include "fitrun/ops.hpp"
+#include "io/keras_json.hpp"
 
 namespace fitrun::layers {
 
@@ -72,10 +73,12 @@ json Dense::get_config() const {
   c["units"] = units_;
   c["activation"] = activation_name(activation_);
   c["use_bias"] = options_.use_bias;
-  c["kernel_initializer"] = {{"class_name", options_.kernel_initializer->class_name()},
-                             {"config", options_.kernel_initializer->get_config()}};
-  c["bias_initializer"] = {{"class_name", options_.bias_initializer->class_name()},
-                           {"config", options_.bias_initializer->get_config()}};
+  c["kernel_initializer"] = io::serialize_initializer(*options_.kernel_initializer);
+  c["bias_initializer"] = io::serialize_initializer(*options_.bias_initializer);
+  c["kernel_regularizer"] = nullptr;
+  c["bias_regularizer"] = nullptr;
+  c["kernel_constraint"] = nullptr;
+  c["bias_constraint"] = nullptr;
   return c;
 }
 

@@ -1,10 +1,15 @@
 #include "fitrun/layers/dropout.hpp"
 
 #include "fitrun/ops.hpp"
+#include "io/keras_json.hpp"
 
 namespace fitrun::layers {
 
-Dropout::Dropout(float rate, std::string name) : LayerOf<Dropout>(std::move(name)), rate_(rate) {
+Dropout::Dropout(float rate, std::string name, std::optional<uint32_t> seed)
+    : LayerOf<Dropout>(std::move(name)),
+      rate_(rate),
+      // 31 bits: a seed any Keras version accepts when it reads the config.
+      noise_seed_(seed ? *seed : static_cast<uint32_t>(Layer::seed() >> 33)) {
   if (!(rate >= 0.f && rate < 1.f))
     throw ConfigError("Dropout: rate must be in [0, 1), got " + std::to_string(rate));
 }
@@ -20,9 +25,9 @@ void Dropout::forward(CallContext& ctx, const std::vector<const Tensor*>& in, Te
     return;
   }
   Tensor& mask = ctx.scratch(0, y.shape());
-    // A fresh mask per step and per call of a shared layer, reproducible from the step number.
-  ops::dropout_forward(*in[0], rate_, seed() ^ static_cast<uint64_t>(ctx.call_index), ctx.step,
-                       mask, y);
+  // A fresh mask per step and per call of a shared layer, reproducible from the step number.
+  ops::dropout_forward(*in[0], rate_, noise_seed_ ^ (static_cast<uint64_t>(ctx.call_index) << 32),
+                       ctx.step, mask, y);
 }
 
 void Dropout::backward(CallContext& ctx, const std::vector<const Tensor*>&, const Tensor& y,
@@ -37,9 +42,9 @@ void Dropout::backward(CallContext& ctx, const std::vector<const Tensor*>&, cons
 
 json Dropout::get_config() const {
   json c = Layer::get_config();
-  c["rate"] = rate_;
+  c["rate"] = io::keras_float(rate_);
   c["noise_shape"] = nullptr;
-  c["seed"] = nullptr;
+  c["seed"] = noise_seed_;
   return c;
 }
 

@@ -1,5 +1,7 @@
 #include "fitrun/layers/input_layer.hpp"
 
+#include "io/keras_json.hpp"
+
 namespace fitrun::layers {
 
 InputLayer::InputLayer(Shape shape, DType dtype, std::string name)
@@ -15,10 +17,9 @@ void InputLayer::forward(CallContext&, const std::vector<const Tensor*>&, Tensor
 }
 
 json InputLayer::get_config() const {
-  json shape = json::array();
-  for (int64_t d : shape_) shape.push_back(d < 0 ? json(nullptr) : json(d));
-  return {{"name", name()}, {"batch_shape", shape}, {"dtype", dtype_name(dtype_)},
-          {"sparse", false}};
+  // Keras 3's InputLayer config (its dtype is a plain string, not a DTypePolicy).
+  return {{"batch_shape", io::shape_json(shape_)}, {"dtype", dtype_name(dtype_)},
+          {"sparse", false}, {"ragged", false}, {"name", name()}, {"optional", false}};
 }
 
 }  // namespace fitrun::layers

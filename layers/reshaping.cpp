@@ -25,6 +25,12 @@ void Flatten::backward(CallContext&, const std::vector<const Tensor*>&, const Te
   if (grad_inputs[0]) ops::copy(dy, *grad_inputs[0]);
 }
 
+json Flatten::get_config() const {
+  json c = Layer::get_config();
+  c["data_format"] = "channels_last";
+  return c;
+}
+
 Reshape::Reshape(Shape target_shape, std::string name)
     : LayerOf<Reshape>(std::move(name)), target_(target_shape) {
   int unknown = 0;

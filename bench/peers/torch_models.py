@@ -106,6 +106,7 @@ class Trainer:
 
     def steps(self, n):
         net, opt, loss_fn, batches = self.net, self.opt, self.loss_fn, self.batches
+        loss = self.loss
         for _ in range(n):
             x, y = batches[self.i % len(batches)]
             self.i += 1
@@ -127,29 +128,37 @@ def main():
     layout = args.layout if args.model == "cnn" else "contiguous"
     if layout == "auto":
         # Time both memory formats briefly and keep the faster one.
-        best = None
-        for name in ("contiguous", "channels_last"):
-            tr = Trainer(args.model, formats[name])
+        # Time both memory formats, interleaved in short rounds (so background load hits both
+        # alike), and keep the one with the better median rate.
+        trs = {name: Trainer(args.model, fmt) for name, fmt in formats.items()}
+        for tr in trs.values():
             tr.steps(max(args.warmup, 3))
-            n = max(5, int(1.0 / max(tr.timed(3) / 3, 1e-6)))
-            rate = n * args.batch / tr.timed(n)
-            print(f"torch_models: layout {name}: {rate:.1f} samples/s", file=sys.stderr)
-            if best is None or rate > best[1]:
-                best = (name, rate)
-        layout = best[0]
+        n = max(3, int(0.25 / max(trs["contiguous"].timed(3) / 3, 1e-6)))
+        rates = {name: [] for name in trs}
+        for r in range(8):
+            for name in (sorted(trs) if r % 2 else sorted(trs, reverse=True)):
+                rates[name].append(n * args.batch / trs[name].timed(n))
+        med = {name: statistics.median(v) for name, v in rates.items()}
+        for name, v in med.items():
+            print(f"torch_models: layout {name}: median {v:.1f}, best {max(rates[name]):.1f} samples/s",
+                  file=sys.stderr)
+        layout = max(med, key=med.get)
+        del trs
 
     tr = Trainer(args.model, formats[layout])
     tr.steps(args.warmup)
     steps = args.steps
     if steps == 0:
-        probe = max(3, args.warmup // 2)
-        per_step = tr.timed(probe) / probe
+        # Calibrate from the fastest of three short probes, so a burst of load from other
+        # processes during calibration does not shrink the timed repeats.
+        probe = 3
+        per_step = min(tr.timed(probe) for _ in range(3)) / probe
         steps = max(5, int(round(args.repeat_seconds / max(per_step, 1e-6))))
 
     rates = []
     for _ in range(args.repeats):
         rates.append(steps * args.batch / tr.timed(steps))
-    if not torch.isfinite(tr.loss).item():
+    if tr.loss is not None and not torch.isfinite(tr.loss).item():
         print(f"torch_models: warning: non-finite loss {tr.loss.item()}", file=sys.stderr)
 
     result = {
@@ -158,13 +167,14 @@ def main():
         "threads": args.threads,
         "samples_per_s_median": round(statistics.median(rates), 2),
         "samples_per_s_all": [round(r, 2) for r in rates],
+        "samples_per_s_max": round(max(rates), 2),
         "torch": torch.__version__,
         "steps": steps,
         "warmup": args.warmup,
         "repeats": args.repeats,
         "layout": layout,
         "torch_threads": torch.get_num_threads(),
-        "final_loss": round(float(tr.loss.item()), 4),
+        "final_loss": round(float(tr.loss.item()), 4) if tr.loss is not None else None,
         "wall_s": round(time.perf_counter() - t_start, 2),
     }
     print(json.dumps(result), flush=True)

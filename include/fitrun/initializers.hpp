@@ -39,7 +39,7 @@ class Constant : public Initializer {
   explicit Constant(float value = 0.f) : value_(value) {}
   void fill(Tensor& t, Generator&) const override;
   std::string class_name() const override { return "Constant"; }
-  json get_config() const override { return {{"value", value_}}; }
+  json get_config() const override;
  private:
   float value_;
 };
@@ -48,7 +48,7 @@ class RandomNormal : public Initializer {
   explicit RandomNormal(float mean = 0.f, float stddev = 0.05f) : mean_(mean), stddev_(stddev) {}
   void fill(Tensor& t, Generator& gen) const override;
   std::string class_name() const override { return "RandomNormal"; }
-  json get_config() const override { return {{"mean", mean_}, {"stddev", stddev_}}; }
+  json get_config() const override;
  private:
   float mean_, stddev_;
 };
@@ -58,7 +58,7 @@ class RandomUniform : public Initializer {
       : minval_(minval), maxval_(maxval) {}
   void fill(Tensor& t, Generator& gen) const override;
   std::string class_name() const override { return "RandomUniform"; }
-  json get_config() const override { return {{"minval", minval_}, {"maxval", maxval_}}; }
+  json get_config() const override;
  private:
   float minval_, maxval_;
 };

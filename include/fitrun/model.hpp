@@ -9,6 +9,7 @@
 
 #include "fitrun/callbacks/callback.hpp"
 #include "fitrun/callbacks/history.hpp"
+#include "fitrun/io/saving.hpp"
 #include "fitrun/layer.hpp"
 #include "fitrun/losses/loss.hpp"
 #include "fitrun/metrics/metric.hpp"
@@ -149,7 +150,40 @@ class Model : public LayerOf<Model> {
   void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                 const Tensor& output, const Tensor& grad_output,
                 const std::vector<Tensor*>& grad_inputs) override;
+  /// Keras' Functional config: {"name", "trainable", "layers" (each with "inbound_nodes"),
+  /// "input_layers", "output_layers"}, in Keras 3's dialect.
   json get_config() const override;
+
+  // ---- configs and files (Keras' formats; src/io, see fitrun/io/*.hpp) ----
+  /// Keras' to_json(): {"module", "class_name", "config", "build_config"} plus "compile_config"
+  /// when compiled, in Keras 3's dialect; model_from_json() reads it back.
+  std::string to_json(int indent = -1) const;
+  /// A Sequential or functional model from Keras' {"class_name", "config"} (Keras 3 or
+  /// tf.keras 2.x) or from a bare get_config(). Throws ConfigError naming the JSON path.
+  static std::shared_ptr<Model> from_config(const json& config);
+  /// Keras' compile config {"optimizer", "loss", "loss_weights", "metrics", ...}; null when the
+  /// model is not compiled.
+  json get_compile_config() const;
+  /// compile() from a Keras 3 compile_config or a tf.keras training_config.
+  void compile_from_config(const json& config);
+  /// Keras' model.save(): ".h5"/".hdf5" write the legacy HDF5 layout (config, weights,
+  /// compile state and optimizer state). Atomic; throws IOError naming the file.
+  void save(const std::string& path, const SaveOptions& options = {}) const;
+  /// Weights only: ".weights.h5" in Keras 3's layout (with the optimizer's state when
+  /// compiled), ".h5"/".hdf5" in the legacy layout.
+  void save_weights(const std::string& path) const;
+  /// Loads weights saved by save_weights()/save() (or Keras) into this model: by layer order
+  /// (or by name), checking every shape. Nothing changes when it throws.
+  void load_weights(const std::string& path, const LoadWeightsOptions& options = {});
+  /// Training steps run so far (drives Dropout's masks); saved with the model so that a
+  /// resumed run continues exactly.
+  uint64_t train_steps() const;
+  void set_train_steps(uint64_t steps);
+  /// Seed of fit()'s shuffling: epoch e's sample order is a function of (seed, e), so a run
+  /// resumed with initial_epoch = e sees the same batches as an uninterrupted one. Saved with
+  /// the model.
+  uint64_t shuffle_seed() const;
+  void set_shuffle_seed(uint64_t seed);
 
  protected:
   /// For Sequential, which builds its graph later.

@@ -90,6 +90,10 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const Conv2DPa
 /// dkernel (Keras layout) and dbias = Σ dy over N, OH, OW (dbias may be undefined).
 void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Conv2DParams& p,
                              Tensor& dkernel, Tensor& dbias, bool accumulate);
+/// Benchmark/debug switch: convolve with the Keras-layout (hwio) kernel as oneDNN weights
+/// (no reorders, slower gemm-based kernels) instead of reordering it into the layout oneDNN
+/// prefers. Off by default; FITRUN_CONV_PLAIN_WEIGHTS=1 turns it on at start-up.
+void set_conv_plain_weights(bool plain);
 /// y = x + bias over the last axis (any rank; bias has x.dim(-1) elements).
 void bias_add(const Tensor& x, const Tensor& bias, Tensor& y);
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "fitrun/error.hpp"
+#include "io/keras_json.hpp"
 
 namespace fitrun::initializers {
 
@@ -61,9 +62,21 @@ void VarianceScaling::fill(Tensor& t, Generator& gen) const {
 }
 
 json VarianceScaling::get_config() const {
+  // Keras' GlorotUniform, HeNormal, ... take only a seed; VarianceScaling itself takes all.
+  if (name_ != "VarianceScaling") return {{"seed", nullptr}};
   static const char* modes[] = {"fan_in", "fan_out", "fan_avg"};
   static const char* dists[] = {"truncated_normal", "untruncated_normal", "uniform"};
-  return {{"scale", scale_}, {"mode", modes[int(mode_)]}, {"distribution", dists[int(distribution_)]}};
+  return {{"scale", io::keras_float(scale_)}, {"mode", modes[int(mode_)]},
+          {"distribution", dists[int(distribution_)]}, {"seed", nullptr}};
+}
+
+json Constant::get_config() const { return {{"value", io::keras_float(value_)}}; }
+json RandomNormal::get_config() const {
+  return {{"mean", io::keras_float(mean_)}, {"stddev", io::keras_float(stddev_)}, {"seed", nullptr}};
+}
+json RandomUniform::get_config() const {
+  return {{"minval", io::keras_float(minval_)}, {"maxval", io::keras_float(maxval_)},
+          {"seed", nullptr}};
 }
 
 using M = VarianceScaling::Mode;

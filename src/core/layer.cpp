@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "fitrun/random.hpp"
+#include "io/keras_json.hpp"
 
 namespace fitrun {
 
@@ -91,11 +92,21 @@ int64_t Layer::count_params() const {
 }
 
 json Layer::get_config() const {
-  return {{"name", name()}, {"trainable", trainable}, {"dtype", "float32"}};
+  return {{"name", name()}, {"trainable", trainable}, {"dtype", io::dtype_policy("float32")}};
 }
 
 VariablePtr Layer::add_weight(const std::string& wname, const Shape& shape,
                               const InitializerRef& init, bool is_trainable) {
+  // A bound on one weight's size, so that a config from a file (units: 10^12) fails cleanly
+  // instead of exhausting memory; the same limit as the HDF5 reader's.
+  constexpr int64_t kMaxWeightElements = int64_t(1) << 31;
+  int64_t elements = 1;
+  for (int64_t d : shape) {
+    if (d > 0 && elements > (kMaxWeightElements - 1) / d)
+      shape_error("weight \"" + wname + "\" of shape " + shape.to_string() +
+                  " would have 2^31 elements or more");
+    elements *= d > 0 ? d : 1;
+  }
   auto v = std::make_shared<Variable>();
   v->name = wname;
   v->path = name() + "/" + wname;

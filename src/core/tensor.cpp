@@ -312,7 +312,10 @@ class ElementFormat {
         min_abs = std::min(min_abs, std::fabs(v));
       }
     }
-    exp_ = max_abs > 0 && (max_abs >= 1e8 || min_abs < 1e-4 || max_abs / min_abs > 1e3);
+    // Compared in float32, as numpy does for a float32 array; numpy >= 2.2 switches to
+    // scientific notation from 10^(float32's 6 decimal digits) on.
+    const float hi = static_cast<float>(max_abs), lo = static_cast<float>(min_abs);
+    exp_ = hi > 0 && (hi >= 1e6f || lo < 1e-4f || hi / lo > 1e3f);
     if (any_finite) {
       for (int64_t i : shown) {
         const double v = t.flat(i);
@@ -340,12 +343,18 @@ class ElementFormat {
       const int width = pad_left_ + 1 + pad_right_;
       return std::string(static_cast<size_t>(std::max(0, width - int(s.size()))), ' ') + s;
     }
-    const Parts p = split(float_digits(static_cast<float>(v), exp_));
+    Parts p = split(float_digits(static_cast<float>(v), exp_));
+    if (exp_ && static_cast<int>(p.frac.size()) < frac_) {
+      // Mantissas share one digit count: shorter ones get more digits of the exact value
+      // (numpy's min_digits), not zeros.
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.*e", frac_, v);
+      p = split(buf);
+    }
     std::string s(static_cast<size_t>(std::max(0, pad_left_ - int(p.int_part.size()))), ' ');
     s += p.int_part + "." + p.frac;
     if (exp_) {
-      // Mantissas padded with zeros to a common length, exponents to a common digit count.
-      s.append(static_cast<size_t>(frac_ - int(p.frac.size())), '0');
+      // Exponents padded to a common digit count.
       const std::string digits = p.exp.substr(1);
       s += 'e';
       s += p.exp.front();

@@ -4,6 +4,7 @@
 
 #include "fitrun/layers/input_layer.hpp"
 #include "fitrun/ops.hpp"
+#include "fitrun/random.hpp"
 #include "model/model_impl.hpp"
 
 namespace fitrun {
@@ -32,7 +33,9 @@ std::string Model::Impl::prefix(size_t k) const {
 }
 
 // ---------------------------------------------------------------- construction
-Model::Model(std::string name) : LayerOf<Model>(std::move(name)), impl_(std::make_unique<Impl>()) {}
+Model::Model(std::string name) : LayerOf<Model>(std::move(name)), impl_(std::make_unique<Impl>()) {
+  impl_->shuffle_seed = global_generator().next_u64();
+}
 
 Model::Model(const KerasTensor& inputs, const KerasTensor& outputs, std::string name)
     : Model(std::vector<KerasTensor>{inputs}, std::vector<KerasTensor>{outputs}, std::move(name)) {}
@@ -335,11 +338,11 @@ void Model::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
     if (grad_inputs[k]) ops::copy(p.input_grad(k), *grad_inputs[k]);
 }
 
-json Model::get_config() const {
-  json layers_json = json::array();
-  for (const auto& l : layers())
-    layers_json.push_back({{"class_name", l->class_name()}, {"config", l->get_config()}});
-  return {{"name", name()}, {"trainable", trainable}, {"layers", layers_json}};
-}
+// get_config(), to_json() and the file formats live in src/io (model_config.cpp, saving.cpp).
+
+uint64_t Model::train_steps() const { return impl_->step; }
+void Model::set_train_steps(uint64_t steps) { impl_->step = steps; }
+uint64_t Model::shuffle_seed() const { return impl_->shuffle_seed; }
+void Model::set_shuffle_seed(uint64_t seed) { impl_->shuffle_seed = seed; }
 
 }  // namespace fitrun

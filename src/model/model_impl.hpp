@@ -1,6 +1,7 @@
 #pragma once
 // Model's private state, shared by model.cpp (structure, compile, steps), training.cpp
 // (fit/evaluate/predict) and summary.cpp.
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -30,6 +31,7 @@ struct Model::Impl {
 
   callbacks::History history;
   uint64_t step = 0;  // training steps run (drives Dropout's masks)
+  uint64_t shuffle_seed = 0;
 
   detail::Plan& plan(int64_t batch, bool input_grads = false);
   /// Resolves compile() against the graph (loss per output, "accuracy" by loss); runs once the
@@ -43,6 +45,19 @@ struct Model::Impl {
   /// loss trackers and metrics.
   double loss_and_metrics(detail::Plan& p, const TensorList& y, bool grads);
   void reset_metrics();
+  /// Inference forward passes over the n samples of x in batches of bs, calling before(step)
+  /// ahead of each and done(step, begin, end, plan) after it to read the outputs.
+  template <class B, class F>
+  void forward_batches(const TensorList& x, int64_t n, int64_t bs, B&& before, F&& done) {
+    for (int64_t s = 0, b = 0; b < n; ++s, b += bs) {
+      const int64_t e = std::min(n, b + bs);
+      before(static_cast<int>(s));
+      detail::Plan& p = plan(e - b);
+      for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k].slice(b, e));
+      p.forward(false, step);
+      done(static_cast<int>(s), b, e, p);
+    }
+  }
   /// Current values of the loss trackers and metrics, with `prefix` ("val_") on every key.
   void collect_logs(Logs& logs, const std::string& prefix = "") const;
   /// Names used in logs for output k's loss and metrics ("loss"/"accuracy" for one output,

@@ -55,13 +55,6 @@ void Sequential::ensure_graph(const TensorList& x) {
   rebuild(x[0].shape().drop_batch(), x[0].dtype() == DType::float32 ? DType::float32 : x[0].dtype());
 }
 
-json Sequential::get_config() const {
-  json layers_json = json::array();
-  if (input_.defined())
-    layers_json.push_back({{"class_name", "InputLayer"}, {"config", input_.layer()->get_config()}});
-  for (const auto& l : stack_)
-    layers_json.push_back({{"class_name", l->class_name()}, {"config", l->get_config()}});
-  return {{"name", name()}, {"trainable", trainable}, {"layers", layers_json}};
-}
+// get_config() is with the other Keras configs in src/io/model_config.cpp.
 
 }  // namespace fitrun

@@ -107,7 +107,7 @@ callbacks::History& Model::fit(const TensorList& x_in, const TensorList& y_in,
   BatchBuffers xb(x, bs), yb(y, bs);
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  Generator shuffle_gen(global_generator().next_u64());
+  int64_t pass = 0;  // passes over the data within the current epoch
 
   Logs logs, epoch_logs;
   cbs.each([&](auto& c) { c.on_train_begin(logs); });
@@ -117,12 +117,18 @@ callbacks::History& Model::fit(const TensorList& x_in, const TensorList& y_in,
     epoch_logs.clear();
     cbs.each([&](auto& c) { c.on_epoch_begin(epoch, epoch_logs); });
     if (o.steps_per_epoch <= 0) cursor = n;
+    pass = 0;
     for (int64_t step = 0; step < steps && !stop_training; ++step) {
       if (cursor >= n) {
-        if (o.shuffle)
+        if (o.shuffle) {
+          // A fresh permutation from (seed, epoch, pass): resumable, independent of history.
+          Generator gen(m.shuffle_seed ^ (0x9e3779b97f4a7c15ULL * uint64_t(epoch + 1)) ^
+                        (0xc2b2ae3d27d4eb4fULL * uint64_t(pass)));
+          for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
           for (int64_t i = n - 1; i > 0; --i)
-            std::swap(order[static_cast<size_t>(i)],
-                      order[shuffle_gen.below(static_cast<uint64_t>(i + 1))]);
+            std::swap(order[static_cast<size_t>(i)], order[gen.below(static_cast<uint64_t>(i + 1))]);
+        }
+        ++pass;
         cursor = 0;
       }
       const int64_t count = std::min(bs, n - cursor);
@@ -166,16 +172,12 @@ Logs Model::evaluate(const TensorList& x, const TensorList& y, const EvaluateOpt
   m.reset_metrics();
   Logs logs;
   cbs.each([&](auto& c) { c.on_test_begin(logs); });
-  for (int64_t s = 0; s < steps; ++s) {
-    const int64_t b = s * bs, e = std::min(n, b + bs);
-    cbs.each([&](auto& c) { c.on_test_batch_begin(static_cast<int>(s), logs); });
-    detail::Plan& p = m.plan(e - b);
-    for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k].slice(b, e));
-    p.forward(false, m.step);
+  auto before = [&](int s) { cbs.each([&](auto& c) { c.on_test_batch_begin(s, logs); }); };
+  m.forward_batches(x, n, bs, before, [&](int s, int64_t b, int64_t e, detail::Plan& p) {
     m.loss_and_metrics(p, slice_all(y, b, e), false);
     m.collect_logs(logs);
-    cbs.each([&](auto& c) { c.on_test_batch_end(static_cast<int>(s), logs); });
-  }
+    cbs.each([&](auto& c) { c.on_test_batch_end(s, logs); });
+  });
   cbs.each([&](auto& c) { c.on_test_end(logs); });
   return logs;
 }
@@ -195,18 +197,14 @@ TensorList Model::predict(const TensorList& x, const PredictOptions& o) {
   cbs.set_params({{"epochs", 1}, {"steps", steps}, {"verbose", o.verbose}});
   Logs logs;
   cbs.each([&](auto& c) { c.on_predict_begin(logs); });
-  for (int64_t s = 0; s < steps; ++s) {
-    const int64_t b = s * bs, e = std::min(n, b + bs);
-    cbs.each([&](auto& c) { c.on_predict_batch_begin(static_cast<int>(s), logs); });
-    detail::Plan& p = m.plan(e - b);
-    for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k].slice(b, e));
-    p.forward(false, m.step);
+  auto before = [&](int s) { cbs.each([&](auto& c) { c.on_predict_batch_begin(s, logs); }); };
+  m.forward_batches(x, n, bs, before, [&](int s, int64_t b, int64_t e, detail::Plan& p) {
     for (size_t k = 0; k < out.size(); ++k) {
       Tensor dst = out[k].slice(b, e);
       ops::copy(p.output(k), dst);
     }
-    cbs.each([&](auto& c) { c.on_predict_batch_end(static_cast<int>(s), logs); });
-  }
+    cbs.each([&](auto& c) { c.on_predict_batch_end(s, logs); });
+  });
   cbs.each([&](auto& c) { c.on_predict_end(logs); });
   return out;
 }

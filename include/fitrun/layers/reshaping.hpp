@@ -12,6 +12,7 @@ class Flatten : public LayerOf<Flatten> {
   void forward(CallContext&, const std::vector<const Tensor*>&, Tensor&) override;
   void backward(CallContext&, const std::vector<const Tensor*>&, const Tensor&, const Tensor&,
                 const std::vector<Tensor*>&) override;
+  json get_config() const override;
 };
 
 /// Reshape to `target_shape` (per sample, one entry may be -1).

@@ -82,12 +82,12 @@ void activation_forward(ActivationFn act, float alpha, const Tensor& x, Tensor& 
       if (px != py) copy(x, y);
       return;
     case ActivationFn::selu:
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
       for (int64_t i = 0; i < n; ++i)
         py[i] = px[i] > 0 ? kSeluScale * px[i] : kSeluScale * kSeluAlpha * std::expm1(px[i]);
       return;
     case ActivationFn::softplus:
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
       for (int64_t i = 0; i < n; ++i)
         py[i] = std::max(px[i], 0.f) + std::log1p(std::exp(-std::fabs(px[i])));
       return;
@@ -123,14 +123,14 @@ void activation_backward(ActivationFn act, float alpha, const Tensor& x, const T
       return;
     case ActivationFn::selu: {
       const float* py = y.data<float>();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
       for (int64_t i = 0; i < n; ++i)  // selu'(x) = scale·alpha·eˣ = y + scale·alpha for x ≤ 0
         pdx[i] = pdy[i] * (py[i] > 0 ? kSeluScale : py[i] + kSeluScale * kSeluAlpha);
       return;
     }
     case ActivationFn::softplus: {
       const float* px = x.data<float>();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
       for (int64_t i = 0; i < n; ++i) pdx[i] = pdy[i] / (1.f + std::exp(-px[i]));
       return;
     }

@@ -75,6 +75,10 @@ auto guarded(const char* op, F&& f) -> decltype(f()) {
   }
 }
 
+/// Below this many elements a loop runs on one thread: opening an OpenMP parallel region costs
+/// more than it saves, and far more when another process holds a core.
+constexpr int64_t kParallelMin = 1 << 15;
+
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 

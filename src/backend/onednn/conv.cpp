@@ -8,7 +8,7 @@
 // per optimizer step in training) and once per backward-data. The weight gradient is produced
 // in oneDNN's layout and reordered back into the Keras-layout gradient the optimizer updates.
 // Reorders of conv kernels cost microseconds. FITRUN_CONV_PLAIN_WEIGHTS=1 forces the plain
-// hwio path (kept correct, used to measure the difference).
+// hwio path (kept correct, used to measure the difference; also ops::set_conv_plain_weights).
 #include <cstdlib>
 #include <cstring>
 
@@ -68,13 +68,14 @@ memory::desc act_md(int64_t n, int64_t c, int64_t h, int64_t w) {
   return memory::desc({n, c, h, w}, dt::f32, tag::nhwc);
 }
 
-bool any_weights() {
-  static const bool plain = [] {
+bool& plain_weights() {
+  static bool plain = [] {
     const char* v = std::getenv("FITRUN_CONV_PLAIN_WEIGHTS");
     return v && *v && std::strcmp(v, "0") != 0;
   }();
-  return !plain;
+  return plain;
 }
+bool any_weights() { return !plain_weights(); }
 
 Key make_key(int op, const Geom& g, int64_t a, int64_t b, bool any) {
   Key k(op, {});
@@ -154,12 +155,14 @@ float* temp_buffer(int which, int64_t count) {
 }
 
 void accumulate_into(float* dst, const float* src, int64_t n) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 }  // namespace
 
 bool conv_fusable(ActivationFn act) { return dense_fusable(act); }
+
+void set_conv_plain_weights(bool plain) { plain_weights() = plain; }
 
 void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
                     const Conv2DParams& p, ActivationFn act, Tensor& y) {
@@ -285,7 +288,7 @@ void bias_add(const Tensor& x, const Tensor& bias, Tensor& y) {
   const float* px = x.data<float>();
   const float* pb = bias.data<float>();
   float* py = y.data<float>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (x.size() >= kParallelMin)
   for (int64_t r = 0; r < rows; ++r) {
 #pragma omp simd
     for (int64_t j = 0; j < c; ++j) py[r * c + j] = px[r * c + j] + pb[j];

@@ -8,6 +8,8 @@
 
 namespace fitrun::ops {
 
+using fitrun::onednn::kParallelMin;
+
 namespace {
 void check_same_size(const Tensor& a, const Tensor& b, const char* op) {
   if (a.size() != b.size())
@@ -32,7 +34,7 @@ void copy(const Tensor& src, Tensor& dst) {
 void fill(Tensor& t, float value) {
   float* p = t.data<float>();
   const int64_t n = t.size();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) p[i] = value;
 }
 
@@ -42,7 +44,7 @@ void add(const Tensor& a, const Tensor& b, Tensor& y) {
   const float *pa = a.data<float>(), *pb = b.data<float>();
   float* py = y.data<float>();
   const int64_t n = a.size();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) py[i] = pa[i] + pb[i];
 }
 
@@ -51,7 +53,7 @@ void add_inplace(Tensor& acc, const Tensor& x) {
   float* pa = acc.data<float>();
   const float* px = x.data<float>();
   const int64_t n = acc.size();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) pa[i] += px[i];
 }
 
@@ -60,7 +62,7 @@ void scale(const Tensor& x, float alpha, Tensor& y) {
   const float* px = x.data<float>();
   float* py = y.data<float>();
   const int64_t n = x.size();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) py[i] = alpha * px[i];
 }
 
@@ -70,7 +72,7 @@ void mul(const Tensor& a, const Tensor& b, Tensor& y) {
   const float *pa = a.data<float>(), *pb = b.data<float>();
   float* py = y.data<float>();
   const int64_t n = a.size();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) py[i] = pa[i] * pb[i];
 }
 
@@ -110,7 +112,7 @@ void dropout_forward(const Tensor& x, float rate, uint64_t seed, uint64_t counte
   // Keep when the element's 24-bit uniform is >= rate.
   const uint64_t threshold = static_cast<uint64_t>(static_cast<double>(rate) * (1 << 24));
   const uint64_t base = mix(seed ^ mix(counter + 0x632be59bd9b4e019ULL));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     const uint64_t r = mix(base + static_cast<uint64_t>(i)) >> 40;
     pm[i] = r >= threshold ? keep_scale : 0.f;

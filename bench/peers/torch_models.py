@@ -11,17 +11,21 @@ on stdout; diagnostics go to stderr.
   mlp: 784-512-512-10, ReLU, Adam(lr=1e-3), CrossEntropyLoss on logits, sparse int labels.
   cnn: Conv2d(1,32,3)+ReLU, MaxPool2d(2), Conv2d(32,64,3)+ReLU, MaxPool2d(2), Flatten,
        Linear(1600,128)+ReLU, Linear(128,10); 28x28x1 input, Adam(lr=1e-3), CE on logits.
-       Memory format: contiguous NCHW by default. channels_last was measured on the 2-core dev VM
-       (torch 2.15.0, batch 64, 2 threads) and was slower (~1430 vs ~1660 samples/s), so it is
-       only used when asked for with --layout channels_last (or --layout auto, which times both
-       and keeps the faster).
+       Memory format: channels_last (model and input) by default, because it was the faster one
+       on the 2-core dev VM (torch 2.15.0, batch 64, 2 threads, interleaved A/B on a quiet
+       machine: ~2430 vs ~2020 samples/s for contiguous NCHW, ~+20%). --layout contiguous forces
+       NCHW; --layout auto re-measures both and keeps the faster.
 
 Threads: --threads T, else $OMP_NUM_THREADS, else all cores. OMP_NUM_THREADS/MKL_NUM_THREADS are
 set to T before torch is imported and torch.set_num_threads(T) is called.
 
 Steps: --steps 0 (the default) picks S from the warm-up timing so that one repeat takes about
---repeat-seconds (default 2.5 s); with the default W=10 and R=5 a run takes ~15 s in total.
-Give --steps explicitly for a fixed amount of work.
+--repeat-seconds (default 2.2 s); with the default W=10 and R=5 a run takes ~15-20 s in total
+(including ~3 s to import torch). Give --steps explicitly for a fixed amount of work.
+The output also has samples_per_s_max, steps, layout, final_loss and wall_s.
+
+Note: on a 2-core machine any other CPU load (e.g. a parallel build) slows 2-thread OpenMP
+training down by up to 10x; run benchmarks on an otherwise idle machine.
 """
 import argparse
 import json
@@ -39,8 +43,8 @@ def parse_args():
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--threads", type=int, default=0, help="0 = $OMP_NUM_THREADS or all cores")
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--repeat-seconds", type=float, default=2.5, help="target time per repeat when --steps 0")
-    p.add_argument("--layout", choices=["contiguous", "channels_last", "auto"], default="contiguous",
+    p.add_argument("--repeat-seconds", type=float, default=2.2, help="target time per repeat when --steps 0")
+    p.add_argument("--layout", choices=["contiguous", "channels_last", "auto"], default="channels_last",
                    help="cnn memory format")
     p.add_argument("--nbatches", type=int, default=8, help="distinct pre-generated batches (cycled)")
     p.add_argument("--lr", type=float, default=1e-3)

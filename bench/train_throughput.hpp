@@ -1,0 +1,69 @@
+#pragma once
+// The measurement shared by fitrun's training benchmarks, matching bench/peers/torch_models.py:
+// a fixed pool of random batches made before timing, warm-up steps, then repeats of timed
+// steps; one JSON line with the median samples/s.
+#include <fitrun/fitrun.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+struct Args {
+  int batch, steps, warmup = 5, repeats = 5, threads = 0;
+  int plain_weights = 0;  // bench_cnn: convolve with Keras' hwio kernels
+};
+
+inline Args parse_args(int argc, char** argv, Args a) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const char* k = argv[i];
+    const int v = std::atoi(argv[i + 1]);
+    if (!std::strcmp(k, "--batch")) a.batch = v;
+    else if (!std::strcmp(k, "--steps")) a.steps = v;
+    else if (!std::strcmp(k, "--warmup")) a.warmup = v;
+    else if (!std::strcmp(k, "--repeats")) a.repeats = v;
+    else if (!std::strcmp(k, "--threads")) a.threads = v;
+    else if (!std::strcmp(k, "--plain-weights")) a.plain_weights = v;
+  }
+  if (a.threads > 0) fitrun::set_num_threads(a.threads);
+  return a;
+}
+
+/// Trains `model` on random (batch, sample_shape...) inputs with labels 0..9 and prints
+/// {"model": name, "framework": "fitrun", ..., "samples_per_s_median": ...} plus `extra` fields.
+inline void measure(fitrun::Model& model, const std::string& name, fitrun::Shape sample_shape,
+                    const Args& a, const std::string& extra = "") {
+  using namespace fitrun;
+  Shape shape{a.batch};
+  for (int64_t d : sample_shape) shape.push_back(d);
+  const int pool = 8;
+  std::vector<TensorList> xs, ys;
+  for (int i = 0; i < pool; ++i) {
+    xs.push_back(Tensor::normal(shape, 0.f, 1.f, i));
+    Tensor y = Tensor::zeros({a.batch}, DType::int32);
+    for (int j = 0; j < a.batch; ++j) y.data<int32_t>()[j] = (i * 31 + j * 7) % 10;
+    ys.push_back(y);
+  }
+  for (int i = 0; i < a.warmup; ++i) model.train_step(xs[i % pool], ys[i % pool]);
+  std::vector<double> rates;
+  for (int r = 0; r < a.repeats; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < a.steps; ++i) model.train_step(xs[i % pool], ys[i % pool]);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    rates.push_back(double(a.steps) * a.batch / s);
+  }
+  std::vector<double> sorted = rates;
+  std::sort(sorted.begin(), sorted.end());
+  std::printf("{\"model\": \"%s\", \"framework\": \"fitrun\", \"batch\": %d, \"threads\": %d, %s"
+              "\"samples_per_s_median\": %.1f, \"samples_per_s_all\": [",
+              name.c_str(), a.batch, num_threads(), extra.c_str(), sorted[sorted.size() / 2]);
+  for (size_t i = 0; i < rates.size(); ++i) std::printf("%s%.1f", i ? ", " : "", rates[i]);
+  std::printf("]}\n");
+}
+
+}  // namespace bench

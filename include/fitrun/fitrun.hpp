@@ -45,5 +45,6 @@
 #include "fitrun/sequential.hpp"
 #include "fitrun/shape.hpp"
 #include "fitrun/tensor.hpp"
+#include "fitrun/tensor_list.hpp"
 #include "fitrun/testing.hpp"
 #include "fitrun/version.hpp"

@@ -9,15 +9,6 @@
 
 namespace fitrun {
 
-// ---------------------------------------------------------------- TensorList
-TensorList::operator Tensor() const { return single(); }
-
-const Tensor& TensorList::single() const {
-  if (items_.size() != 1)
-    throw Error("expected a single tensor, got a list of " + std::to_string(items_.size()));
-  return items_[0];
-}
-
 // ---------------------------------------------------------------- Impl
 detail::Plan& Model::Impl::plan(int64_t batch, bool input_grads) {
   auto& cache = input_grads ? plans_with_input_grads : plans;

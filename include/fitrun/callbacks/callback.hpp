@@ -25,6 +25,12 @@ class Callback {
   virtual void set_params(const json& params) { params_ = params; }
   const json& params() const { return params_; }
 
+  /// Keras' class name ("EarlyStopping"); callback_from_config (callbacks/registry.hpp) builds
+  /// a callback back from {"class_name": class_name(), "config": get_config()}.
+  virtual std::string class_name() const { return "Callback"; }
+  /// Keras' get_config(): the constructor arguments.
+  virtual json get_config() const { return json::object(); }
+
   virtual void on_train_begin(const Logs&) {}
   virtual void on_train_end(const Logs&) {}
   virtual void on_epoch_begin(int /*epoch*/, const Logs&) {}
@@ -40,6 +46,7 @@ class Callback {
   virtual void on_predict_batch_begin(int /*batch*/, const Logs&) {}
   virtual void on_predict_batch_end(int /*batch*/, const Logs&) {}
 
+  /// A callback by class name with default arguments (see callback_from_config).
   static std::shared_ptr<Callback> get(const std::string& name);
 
  protected:

@@ -1,13 +1,12 @@
 #include "fitrun/datasets/csv.hpp"
 
-#include <zlib.h>
-
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "file_bytes.hpp"
 #include "fitrun/error.hpp"
 #include "fitrun/ops.hpp"
 #include "fitrun/random.hpp"
@@ -15,22 +14,6 @@
 namespace fitrun::datasets {
 
 namespace {
-
-/// Reads a whole file, transparently gunzipping (zlib's gzread also reads plain files).
-std::string read_all(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw IOError(path + ": cannot open: " + std::strerror(errno));
-  std::string data;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) data.append(buf, static_cast<size_t>(n));
-  int err = 0;
-  const char* msg = gzerror(f, &err);
-  gzclose(f);
-  if (n < 0 || (err != Z_OK && err != Z_STREAM_END))
-    throw IOError(path + ": read error: " + (msg ? msg : "corrupt or truncated data"));
-  return data;
-}
 
 std::vector<std::string> split(const std::string& line, char delim) {
   std::vector<std::string> out;
@@ -42,6 +25,13 @@ std::vector<std::string> split(const std::string& line, char delim) {
     start = end + 1;
   }
   return out;
+}
+
+std::string trim_name(std::string s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '"')) s.pop_back();
+  size_t b = 0;
+  while (b < s.size() && (s[b] == ' ' || s[b] == '"')) ++b;
+  return s.substr(b);
 }
 
 bool parse_number(const std::string& s, double& v) {
@@ -57,7 +47,10 @@ bool parse_number(const std::string& s, double& v) {
 }  // namespace
 
 LabeledData load_csv(const std::string& path, const CsvOptions& o) {
-  const std::string text = read_all(path);
+  const std::string text = detail::read_file_gunzip(path);
+  if (!o.label_name.empty() && o.header == CsvOptions::Header::no)
+    throw ConfigError(path + ": label_name \"" + o.label_name + "\" needs a header line, but header is no");
+  int label_column = o.label_column;
   std::vector<float> features;
   std::vector<int32_t> labels;
   size_t columns = 0;
@@ -77,8 +70,23 @@ LabeledData load_csv(const std::string& path, const CsvOptions& o) {
     for (size_t i = 0; i < cells.size() && numeric; ++i)
       if (!parse_number(cells[i], values[i])) numeric = false, bad = i;
     if (line_no == 1 && (o.header == CsvOptions::Header::yes ||
-                         (o.header == CsvOptions::Header::automatic && !numeric)))
+                         (o.header == CsvOptions::Header::automatic && !numeric))) {
+      if (!o.label_name.empty()) {
+        std::string names;
+        label_column = -1;
+        for (size_t i = 0; i < cells.size(); ++i) {
+          const std::string name = trim_name(cells[i]);
+          if (name == o.label_name) label_column = static_cast<int>(i);
+          names += (i ? ", " : "") + name;
+        }
+        if (label_column < 0)
+          throw ConfigError(path + ": no column named \"" + o.label_name + "\" in the header (columns: " +
+                            names + ")");
+      }
       continue;
+    }
+    if (!o.label_name.empty() && line_no == 1)
+      throw ConfigError(path + ": label_name \"" + o.label_name + "\" given but the first line is not a header");
     if (!numeric)
       throw IOError(path + ":" + std::to_string(line_no) + ": column " + std::to_string(bad + 1) +
                     ": \"" + cells[bad] + "\" is not a number");
@@ -91,9 +99,9 @@ LabeledData load_csv(const std::string& path, const CsvOptions& o) {
       throw IOError(path + ":" + std::to_string(line_no) + ": expected " +
                     std::to_string(columns) + " columns, got " + std::to_string(cells.size()));
     }
-    const int lc = o.label_column < 0 ? static_cast<int>(columns) + o.label_column : o.label_column;
+    const int lc = label_column < 0 ? static_cast<int>(columns) + label_column : label_column;
     if (lc < 0 || lc >= static_cast<int>(columns))
-      throw ConfigError(path + ": label_column " + std::to_string(o.label_column) +
+      throw ConfigError(path + ": label_column " + std::to_string(label_column) +
                         " is out of range for " + std::to_string(columns) + " columns");
     for (size_t i = 0; i < columns; ++i) {
       if (static_cast<int>(i) == lc) {

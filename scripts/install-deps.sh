@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev nlohmann-json3-dev libhdf5-dev libspdlog-dev libfmt-dev
-  catch2 libcli11-dev zlib1g-dev
+  catch2 libcli11-dev zlib1g-dev libcurl4-openssl-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "fitrun/tensor.hpp"
+#include "fitrun/datasets/labeled_data.hpp"
 
 namespace fitrun::datasets {
 
@@ -13,11 +13,9 @@ struct CsvOptions {
   /// Skip the first line. automatic: skip it when it does not parse as numbers.
   enum class Header { automatic, yes, no } header = Header::automatic;
   char delimiter = ',';
-};
-
-struct LabeledData {
-  Tensor x;  // (n, features) float32
-  Tensor y;  // (n,) int32
+  /// Column holding the label, by its name in the header line (overrides label_column; the
+  /// file must have a header).
+  std::string label_name;
 };
 
 /// Reads a numeric CSV. Errors name the file, line and column: "digits.csv:12: column 3:

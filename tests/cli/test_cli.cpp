@@ -1,0 +1,235 @@
+// The fitrun executable end to end: train, resume, evaluate, predict, summary, validate, run
+// through the built binary (FITRUN_CLI) on tiny data, checking outputs, files and exit codes.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <fitrun/callbacks/progbar_format.hpp>
+#include <fitrun/fitrun.hpp>
+
+#include "cli_helpers.hpp"
+
+using namespace fitrun;
+using namespace fitrun::testing_cli;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A tiny run on iris (150 rows, 4 features, 3 classes): Dropout and shuffling on, so that an
+/// exact resume has something to get wrong.
+json iris_run(const fs::path& out, int epochs) {
+  json run = json::parse(R"({
+    "model": {"class_name": "Sequential", "config": {"name": "iris_mlp", "layers": [
+      {"class_name": "InputLayer", "config": {"batch_shape": [null, 4]}},
+      {"class_name": "Dense", "config": {"units": 8, "activation": "relu"}},
+      {"class_name": "Dropout", "config": {"rate": 0.2}},
+      {"class_name": "Dense", "config": {"units": 3}}]}},
+    "compile": {"optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}},
+                "loss": {"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": true}},
+                "metrics": ["accuracy"]},
+    "data": {"train": {"path": ")" + source_file("examples/data/iris.csv") + R"("},
+             "test_split": 0.2, "validation_split": 0.1,
+             "preprocessing": {"scale": 0.25}},
+    "fit": {"batch_size": 16, "seed": 3, "verbose": 2}
+  })");
+  run["fit"]["epochs"] = epochs;
+  run["output"] = out.string();
+  return run;
+}
+
+/// Every weight of two saved models, compared bit for bit.
+void require_same_weights(const fs::path& a, const fs::path& b) {
+  auto ma = load_model(a.string()), mb = load_model(b.string());
+  const auto wa = ma->weights(), wb = mb->weights();
+  REQUIRE(wa.size() == wb.size());
+  for (size_t i = 0; i < wa.size(); ++i) {
+    INFO(wa[i]->path);
+    REQUIRE(wa[i]->value.shape() == wb[i]->value.shape());
+    REQUIRE(std::memcmp(wa[i]->value.raw(), wb[i]->value.raw(), wa[i]->value.nbytes()) == 0);
+  }
+}
+
+size_t count_lines(const std::string& text) {
+  size_t n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("fitrun train writes the output folder and prints progress and test metrics", "[cli]") {
+  TempDir tmp;
+  write_file(tmp.path / "run.json", iris_run(tmp.path / "out", 2).dump());
+  const Result r = run_cli("train run.json", tmp.path);
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  CHECK(r.err.empty());
+  CHECK_THAT(r.out, Catch::Contains("Epoch 1/2") && Catch::Contains("Epoch 2/2") &&
+                        Catch::Contains("Test (30 samples): accuracy: ") &&
+                        Catch::Contains("Total params: 67"));
+  const fs::path out = tmp.path / "out";
+  for (const char* f : {"run.json", "state.json", "model.h5", "history.csv", "train.log",
+                        "checkpoints/epoch-0002.h5"})
+    CHECK(fs::exists(out / f));
+  CHECK_FALSE(fs::exists(out / "checkpoints/epoch-0001.h5"));  // only the latest is kept
+  const json state = json::parse(read_file(out / "state.json"));
+  CHECK(state["epoch"] == 2);
+  CHECK(state["completed"] == true);
+  CHECK(state["checkpoint"] == "checkpoints/epoch-0002.h5");
+  CHECK(state["test_metrics"].contains("accuracy"));
+  const std::string history = read_file(out / "history.csv");
+  CHECK(history.rfind("epoch,accuracy,loss,val_accuracy,val_loss\n0,", 0) == 0);
+  CHECK(count_lines(history) == 3);
+  // run.json keeps what resume needs, with absolute input paths.
+  const json saved = json::parse(read_file(out / "run.json"));
+  CHECK(fs::path(saved["data"]["train"]["path"].get<std::string>()).is_absolute());
+  CHECK(saved["fit"]["epochs"] == 2);
+  // The final model is the last checkpoint.
+  auto m = load_model((out / "model.h5").string());
+  CHECK(m->optimizer().iterations() == 2 * 7);  // 108 training rows / 16 = 7 steps per epoch
+  require_same_weights(out / "model.h5", out / "checkpoints/epoch-0002.h5");
+
+  SECTION("a second train into the same folder is refused and changes nothing") {
+    const auto before = fs::last_write_time(out / "state.json");
+    const Result again = run_cli("train run.json", tmp.path);
+    CHECK(again.rc == 2);
+    CHECK(again.err == out.string() + ": the output folder already holds a run (continue it with "
+                       "`fitrun resume " + out.string() + "`, or choose another --output)\n");
+    CHECK(fs::last_write_time(out / "state.json") == before);
+  }
+  SECTION("resume of a completed run has nothing to do") {
+    const Result again = run_cli("resume out", tmp.path);
+    CHECK(again.rc == 0);
+    CHECK(again.out == "out: the run is complete (2/2 epochs); nothing to do\n");
+  }
+  SECTION("summary of the saved model") {
+    const Result s = run_cli("summary out/model.h5", tmp.path);
+    CHECK(s.rc == 0);
+    CHECK_THAT(s.out, Catch::Contains("iris_mlp") && Catch::Contains("Total params: 67") &&
+                          Catch::Contains("Compiled: optimizer Adam, loss SparseCategoricalCrossentropy"));
+  }
+  SECTION("evaluate on a csv file and on the run file's test split") {
+    const Result e = run_cli("evaluate out/model.h5 --data " + source_file("examples/data/iris.csv") +
+                                 " --scale 0.25", tmp.path);
+    INFO(e.err);
+    REQUIRE(e.rc == 0);
+    const Logs direct = m->evaluate(
+        [&] {
+          auto d = datasets::load_csv(source_file("examples/data/iris.csv"));
+          ops::scale(d.x, 0.25f, d.x);
+          return TensorList{d.x};
+        }(),
+        TensorList{datasets::load_csv(source_file("examples/data/iris.csv")).y}, {.verbose = 0});
+    CHECK_THAT(e.out, Catch::EndsWith("accuracy: " + callbacks::progbar::format_value(direct.at("accuracy")) +
+                                      " - loss: " + callbacks::progbar::format_value(direct.at("loss")) + "\n"));
+    const Result t = run_cli("evaluate out/model.h5 --data run.json", tmp.path);
+    INFO(t.err);
+    CHECK(t.rc == 0);
+    CHECK_THAT(t.out, Catch::EndsWith("accuracy: " + callbacks::progbar::format_value(state["test_metrics"]["accuracy"]) +
+                                      " - loss: " + callbacks::progbar::format_value(state["test_metrics"]["loss"]) + "\n"));
+  }
+  SECTION("predict writes the model's outputs") {
+    write_file(tmp.path / "x.csv", "a,b,c,d\n5.1,3.5,1.4,0.2\n6.2,2.9,4.3,1.3\n7.7,3.0,6.1,2.3\n");
+    const Result p = run_cli("predict out/model.h5 --input x.csv --scale 0.25 --output y.csv", tmp.path);
+    INFO(p.err);
+    REQUIRE(p.rc == 0);
+    CHECK(p.out == "Wrote 3 predictions (None, 3) to y.csv\n");
+    const Tensor x = Tensor::from_vector({5.1f, 3.5f, 1.4f, 0.2f, 6.2f, 2.9f, 4.3f, 1.3f, 7.7f, 3.0f, 6.1f, 2.3f}, {3, 4});
+    Tensor xs(x.shape());
+    ops::scale(x, 0.25f, xs);
+    const std::vector<float> expected = m->predict({xs})[0].to_vector();
+    std::istringstream lines(read_file(tmp.path / "y.csv"));
+    std::vector<float> got;
+    for (std::string cell; std::getline(lines, cell, '\n');) {
+      std::istringstream row(cell);
+      for (std::string v; std::getline(row, v, ',');) got.push_back(std::stof(v));
+    }
+    REQUIRE(got.size() == 9);
+    for (size_t i = 0; i < 9; ++i) CHECK(got[i] == expected[i]);  // %.9g round-trips a float
+  }
+}
+
+TEST_CASE("fitrun resume continues to the same weights as an uninterrupted run", "[cli]") {
+  TempDir tmp;
+  write_file(tmp.path / "straight.json", iris_run(tmp.path / "straight", 4).dump());
+  REQUIRE(run_cli("train straight.json", tmp.path).rc == 0);
+
+  SECTION("train 2 epochs, then resume to 4") {
+    write_file(tmp.path / "short.json", iris_run(tmp.path / "short", 2).dump());
+    REQUIRE(run_cli("train short.json", tmp.path).rc == 0);
+    const Result r = run_cli("resume short --epochs 4", tmp.path);
+    INFO(r.err);
+    REQUIRE(r.rc == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("Resuming short at epoch 3/4\n") &&
+                          Catch::Contains("Epoch 3/4") && Catch::Contains("Epoch 4/4"));
+    require_same_weights(tmp.path / "straight/model.h5", tmp.path / "short/model.h5");
+    CHECK(read_file(tmp.path / "short/history.csv") == read_file(tmp.path / "straight/history.csv"));
+    CHECK(json::parse(read_file(tmp.path / "short/run.json"))["fit"]["epochs"] == 4);
+  }
+  SECTION("a run killed after its epoch-2 checkpoint resumes to the same weights") {
+    // What a 4-epoch run's folder holds when killed during epoch 3: state.json pointing at the
+    // epoch-2 checkpoint, no model.h5. Built from a run that kept every checkpoint.
+    json run = iris_run(tmp.path / "killed", 4);
+    run["output"] = {{"dir", (tmp.path / "killed").string()}, {"keep_checkpoints", true}};
+    write_file(tmp.path / "killed.json", run.dump());
+    REQUIRE(run_cli("train killed.json", tmp.path).rc == 0);
+    const fs::path k = tmp.path / "killed";
+    json state = json::parse(read_file(k / "state.json"));
+    state["epoch"] = 2;
+    state["checkpoint"] = "checkpoints/epoch-0002.h5";
+    state["completed"] = false;
+    state["test_metrics"] = nullptr;
+    fs::remove(k / "model.h5");
+    fs::remove(k / "checkpoints/epoch-0003.h5");
+    fs::remove(k / "checkpoints/epoch-0004.h5");
+    write_file(k / "state.json", state.dump());  // history still lists epochs 3-4: dropped
+    const Result r = run_cli("resume killed", tmp.path);
+    INFO(r.err);
+    REQUIRE(r.rc == 0);
+    require_same_weights(tmp.path / "straight/model.h5", k / "model.h5");
+    CHECK(read_file(k / "history.csv") == read_file(tmp.path / "straight/history.csv"));
+    CHECK(json::parse(read_file(k / "state.json"))["completed"] == true);
+  }
+}
+
+TEST_CASE("fitrun validate checks without writing anything", "[cli]") {
+  TempDir tmp;
+  write_file(tmp.path / "run.json", iris_run(tmp.path / "out", 3).dump());
+  const Result ok = run_cli("validate run.json", tmp.path);
+  INFO(ok.err);
+  CHECK(ok.rc == 0);
+  CHECK(ok.out == "run.json: valid (model \"iris_mlp\", 67 parameters; 108 training samples, "
+                  "12 held out for validation, 30 test; 3 epochs)\n");
+  CHECK_FALSE(fs::exists(tmp.path / "out"));
+
+  const Result bad = run_cli("validate run.json --set fit.epochs=ten", tmp.path);
+  CHECK(bad.rc == 2);
+  CHECK(bad.err == "--set fit.epochs=ten: /fit/epochs: expected a positive integer, got \"ten\"\n");
+  const Result cuda = run_cli("train run.json --device cuda", tmp.path);
+  CHECK(cuda.rc == 2);
+  CHECK(cuda.err == "--device cuda: /device: this build of fitrun has no CUDA backend; use "
+                    "\"cpu\" or \"auto\"\n");
+  CHECK(run_cli("validate run.json --device auto", tmp.path).rc == 0);
+  const Result set = run_cli("validate run.json --set fit.batch_size=8 --set compile.optimizer=sgd", tmp.path);
+  CHECK(set.rc == 0);
+  const Result usage = run_cli("train", tmp.path);
+  CHECK(usage.rc == 2);
+  CHECK(usage.err == "fitrun: RUN is required (see fitrun --help)\n");
+  CHECK_FALSE(fs::exists(tmp.path / "out"));
+}
+
+TEST_CASE("the example run configs are valid", "[cli]") {
+  for (const char* name : {"mlp_digits.json", "cnn_digits.json"}) {
+    INFO(name);
+    const Result r = run_cli(std::string("validate ") + name, source_file("examples/configs"));
+    INFO(r.err);
+    CHECK(r.rc == 0);
+    CHECK_THAT(r.out, Catch::Contains(": valid (model \"digits_"));
+  }
+}

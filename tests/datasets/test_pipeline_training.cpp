@@ -21,7 +21,7 @@ TEST_CASE("an MLP learns UCI digits from a shuffled prefetched Dataset", "[datas
   Sequential model({Input({64}), Dense(64, "relu"), Dense(10)});
   model.compile(optimizers::Adam({.learning_rate = 3e-3}),
                 losses::SparseCategoricalCrossentropy({.from_logits = true}), {"accuracy"});
-  for (int epoch = 0; epoch < 10; ++epoch) {
+  for (int epoch = 0; epoch < 8; ++epoch) {
     auto it = pipeline.iterate();
     Element batch;
     while (it.next(batch)) model.train_on_batch(batch.x, batch.y);
@@ -30,5 +30,5 @@ TEST_CASE("an MLP learns UCI digits from a shuffled prefetched Dataset", "[datas
   ops::scale(x_test, 1.f / 16, x_test);
   Logs result = model.evaluate(x_test, test.y, {.verbose = 0});
   INFO("test accuracy " << result["accuracy"]);
-  CHECK(result["accuracy"] >= 0.94);
+  CHECK(result["accuracy"] >= 0.93);
 }

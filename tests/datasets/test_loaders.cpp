@@ -368,3 +368,18 @@ TEST_CASE("csv picks the label column by name", "[datasets][csv]") {
   by_index.header = CsvOptions::Header::yes;
   CHECK(load_csv(dir / "iris.csv", by_index).y.to_vector() == std::vector<float>{2, 0});
 }
+
+TEST_CASE("csv errors name the file line and column", "[datasets][csv]") {
+  TempDir dir;
+  const std::string p = dir / "d.csv";
+  write_bytes(p, "1,2,0\n3,abc,1\n");
+  CHECK_THROWS_WITH(load_csv(p), p + ":2: column 2: \"abc\" is not a number");
+  write_bytes(p, "1,2,0\n3,1\n");
+  CHECK_THROWS_WITH(load_csv(p), p + ":2: expected 3 columns, got 2");
+  write_bytes(p, "1,2,0.5\n");
+  CHECK_THROWS_WITH(load_csv(p), p + ":1: label \"0.5\" is not an integer");
+  write_gz(dir / "d.csv.gz", "x,y\n1.5,3\n2.5,4\n");
+  auto d = load_csv(dir / "d.csv.gz");  // automatic header, gzip
+  CHECK(d.x.to_vector() == std::vector<float>{1.5f, 2.5f});
+  CHECK(d.y.to_vector() == std::vector<float>{3, 4});
+}

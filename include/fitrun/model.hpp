@@ -112,6 +112,13 @@ class Model : public LayerOf<Model> {
 
   /// Set by a callback to end fit() after the current batch/epoch.
   bool stop_training = false;
+  /// Set by a callback's on_train_begin to start fit() elsewhere than FitOptions::initial_epoch
+  /// (BackupAndRestore, as Keras' model._initial_epoch): the first `batch` batches of `epoch`
+  /// are skipped, as they were trained before a restart. fit() clears it when it starts.
+  struct ResumePoint {
+    int epoch = -1;
+    int64_t batch = 0;
+  } resume_from;
 
   // ---- lower level (used by fit, tests and custom loops) ----
   /// Forward (training mode), loss, backward and the optimizer update on one batch whose

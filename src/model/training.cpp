@@ -6,6 +6,7 @@
 #include "fitrun/callbacks/progbar_logger.hpp"
 #include "fitrun/ops.hpp"
 #include "fitrun/random.hpp"
+#include "model/interrupt.hpp"
 #include "model/model_impl.hpp"
 
 namespace fitrun {
@@ -101,6 +102,7 @@ callbacks::History& Model::fit(const TensorList& x_in, const TensorList& y_in,
 
   m.history = callbacks::History();
   stop_training = false;
+  resume_from = {};
   CallbackList cbs(this, o.callbacks, o.verbose, &m.history);
   cbs.set_params({{"epochs", o.epochs}, {"steps", steps}, {"verbose", o.verbose}});
 
@@ -110,15 +112,17 @@ callbacks::History& Model::fit(const TensorList& x_in, const TensorList& y_in,
   int64_t pass = 0;  // passes over the data within the current epoch
 
   Logs logs, epoch_logs;
+  detail::InterruptGuard interrupt;  // Ctrl-C ends fit after the current batch
   cbs.each([&](auto& c) { c.on_train_begin(logs); });
+  const int first_epoch = resume_from.epoch >= 0 ? resume_from.epoch : o.initial_epoch;
   int64_t cursor = n;  // position in `order`; an epoch of steps_per_epoch may span passes
-  for (int epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
+  for (int epoch = first_epoch; epoch < o.epochs && !stop_training; ++epoch) {
     m.reset_metrics();
     epoch_logs.clear();
     cbs.each([&](auto& c) { c.on_epoch_begin(epoch, epoch_logs); });
     if (o.steps_per_epoch <= 0) cursor = n;
     pass = 0;
-    for (int64_t step = 0; step < steps && !stop_training; ++step) {
+    for (int64_t step = 0; step < steps && !stop_training && !interrupt.requested(); ++step) {
       if (cursor >= n) {
         if (o.shuffle) {
           // A fresh permutation from (seed, epoch, pass): resumable, independent of history.
@@ -132,6 +136,10 @@ callbacks::History& Model::fit(const TensorList& x_in, const TensorList& y_in,
         cursor = 0;
       }
       const int64_t count = std::min(bs, n - cursor);
+      if (epoch == resume_from.epoch && step < resume_from.batch) {  // trained before a restart
+        cursor += count;
+        continue;
+      }
       const int batch_index = static_cast<int>(step);
       cbs.each([&](auto& c) { c.on_train_batch_begin(batch_index, logs); });
       xb.gather(x, order.data() + cursor, count);
@@ -141,6 +149,7 @@ callbacks::History& Model::fit(const TensorList& x_in, const TensorList& y_in,
       m.collect_logs(logs);
       cbs.each([&](auto& c) { c.on_train_batch_end(batch_index, logs); });
     }
+    if (interrupt.requested()) break;  // a partial epoch has no epoch end
     m.collect_logs(epoch_logs);
     const bool validate = !vx.empty() && o.validation_freq > 0 &&
                           (epoch + 1 - o.initial_epoch) % o.validation_freq == 0;
@@ -153,6 +162,7 @@ callbacks::History& Model::fit(const TensorList& x_in, const TensorList& y_in,
     }
     cbs.each([&](auto& c) { c.on_epoch_end(epoch, epoch_logs); });
   }
+  m.history.interrupted = interrupt.requested();
   cbs.each([&](auto& c) { c.on_train_end(epoch_logs); });
   return m.history;
 }

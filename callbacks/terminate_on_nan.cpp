@@ -1,0 +1,21 @@
+#include "fitrun/callbacks/terminate_on_nan.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include "fitrun/error.hpp"
+#include "fitrun/model.hpp"
+
+namespace fitrun::callbacks {
+
+void TerminateOnNaN::on_train_batch_end(int batch, const Logs& logs) {
+  auto it = logs.find("loss");
+  if (it == logs.end() || std::isfinite(it->second)) return;
+  if (raise_error_)
+    throw Error("TerminateOnNaN: loss is " + std::string(std::isnan(it->second) ? "NaN" : "infinite") +
+                " at batch " + std::to_string(batch) + "; training stopped");
+  std::printf("Batch %d: Invalid loss, terminating training\n", batch);
+  model()->stop_training = true;
+}
+
+}  // namespace fitrun::callbacks

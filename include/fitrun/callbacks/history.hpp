@@ -14,6 +14,9 @@ class History : public Callback {
   std::map<std::string, std::vector<double>> history;
   /// Epoch indices (0-based), one per recorded epoch.
   std::vector<int> epoch;
+  /// Set by fit() when Ctrl-C (SIGINT) ended training early: the batch in progress finished,
+  /// the epoch's end hooks were skipped and on_train_end ran (see docs/callbacks.md).
+  bool interrupted = false;
 
   void on_train_begin(const Logs&) override {}
   void on_epoch_end(int e, const Logs& logs) override;

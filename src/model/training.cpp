@@ -116,7 +116,8 @@ callbacks::History& Model::fit(const TensorList& x_in, const TensorList& y_in,
   cbs.each([&](auto& c) { c.on_train_begin(logs); });
   const int first_epoch = resume_from.epoch >= 0 ? resume_from.epoch : o.initial_epoch;
   int64_t cursor = n;  // position in `order`; an epoch of steps_per_epoch may span passes
-  for (int epoch = first_epoch; epoch < o.epochs && !stop_training; ++epoch) {
+  for (int epoch = first_epoch; epoch < o.epochs && !stop_training && !interrupt.requested();
+       ++epoch) {
     m.reset_metrics();
     epoch_logs.clear();
     cbs.each([&](auto& c) { c.on_epoch_begin(epoch, epoch_logs); });

@@ -6,6 +6,9 @@
 #include <fstream>
 
 #include "cli/run_fields.hpp"
+#include "fitrun/datasets/cifar.hpp"
+#include "fitrun/datasets/idx.hpp"
+#include "fitrun/datasets/npy.hpp"
 #include "fitrun/error.hpp"
 #include "fitrun/ops.hpp"
 #include "io/config_reader.hpp"
@@ -20,6 +23,10 @@ namespace {
 /// Keys each format uses (besides "format"); the others are errors for that format.
 std::vector<std::string> format_keys(const std::string& format) {
   if (format == "csv") return {"path", "label_column", "header", "delimiter"};
+  if (format == "npy" || format == "idx") return {"x", "y"};
+  if (format == "npz") return {"path", "x_key", "y_key"};
+  if (format == "cifar10") return {"path"};
+  if (format == "cifar100") return {"path", "label_mode"};
   return {};
 }
 
@@ -31,6 +38,7 @@ std::string format_from_name(const std::string& name) {
            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
   if (ends(".csv") || ends(".csv.gz")) return "csv";
+  if (ends(".npz")) return "npz";
   return "";
 }
 
@@ -47,6 +55,26 @@ std::string setting(const std::string& p_path, std::string key) {
   for (char& c : key)
     if (c == '_') c = '-';
   return "--" + key;
+}
+
+/// Labels as fitrun's losses take them: integer labels as int32 (.npy files often hold
+/// int64 or uint8), float labels as they are.
+Tensor label_tensor(const Tensor& y) {
+  return y.dtype() == DType::int64 ? y.astype(DType::int32) : y;
+}
+
+/// Rows of several batches, one after the other (all of one dtype and sample shape).
+Tensor concat_rows(const std::vector<Tensor>& parts) {
+  if (parts.size() == 1) return parts[0];
+  int64_t n = 0;
+  for (const auto& t : parts) n += t.dim(0);
+  Tensor out(parts[0].shape().with_batch(n), parts[0].dtype());
+  auto* dst = static_cast<char*>(out.raw());
+  for (const auto& t : parts) {
+    std::memcpy(dst, t.raw(), t.nbytes());
+    dst += t.nbytes();
+  }
+  return out;
 }
 
 [[noreturn]] void rethrow_with(const std::string& path, const std::exception& e) {
@@ -140,6 +168,84 @@ datasets::LabeledData load_source(const json& j, const std::string& path, const 
     } catch (const Error& e) {
       rethrow_with(r.path("path"), e);
     }
+  }
+  // The loaders' messages start with the file name; the JSON path comes first.
+  auto load = [&](const char* key, auto&& fn) {
+    try {
+      return fn();
+    } catch (const Error& e) {
+      rethrow_with(r.path(key), e);
+    }
+  };
+  auto same_count = [&](const datasets::LabeledData& d, const char* x_what, const char* y_what) {
+    if (d.x.rank() == 0 || d.y.rank() == 0 || d.x.dim(0) != d.y.dim(0))
+      throw ConfigError(path + ": " + x_what + " has " +
+                        std::to_string(d.x.rank() ? d.x.dim(0) : 0) + " samples but " + y_what +
+                        " has " + std::to_string(d.y.rank() ? d.y.dim(0) : 0));
+    return d;
+  };
+  if (format == "npy" || format == "idx") {
+    const fs::path xp = file("x"), yp = file("y");
+    auto read = [&](const fs::path& p) {
+      return format == "npy" ? datasets::load_npy(p.string()) : datasets::load_idx(p.string());
+    };
+    datasets::LabeledData d;
+    d.x = load("x", [&] { return read(xp); });
+    d.y = label_tensor(load("y", [&] { return read(yp); }));
+    return same_count(d, "x", "y");
+  }
+  if (format == "npz") {
+    const fs::path p = file("path");
+    const std::string xk = r.string("x_key", "x"), yk = r.string("y_key", "y");
+    auto arrays = load("path", [&] { return datasets::load_npz(p.string()); });
+    auto member = [&](const std::string& key, const char* field) {
+      auto it = arrays.find(key);
+      if (it == arrays.end()) {
+        std::vector<std::string> names;
+        for (const auto& [k, v] : arrays) names.push_back(k);
+        r.fail(field, "no array \"" + key + "\" in \"" + r.string("path") + "\" (it holds " +
+                          quoted_list(names) + ")");
+      }
+      return it->second;
+    };
+    datasets::LabeledData d{member(xk, "x_key"), label_tensor(member(yk, "y_key"))};
+    return same_count(d, ("array \"" + xk + "\"").c_str(), ("array \"" + yk + "\"").c_str());
+  }
+  if (format == "cifar10" || format == "cifar100") {
+    datasets::CifarFormat cf = datasets::CifarFormat::cifar10;
+    if (format == "cifar100")
+      cf = r.choice("label_mode", "fine", {"fine", "coarse"}) == "fine"
+               ? datasets::CifarFormat::cifar100_fine
+               : datasets::CifarFormat::cifar100_coarse;
+    // One batch file or a list of them (data_batch_1.bin ... data_batch_5.bin).
+    const json* vp = r.find("path");
+    if (!vp) r.fail("path", "required but missing");
+    const json& v = *vp;
+    std::vector<std::string> names;
+    if (v.is_string()) {
+      names.push_back(v.get<std::string>());
+    } else if (v.is_array() && !v.empty() &&
+               std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); })) {
+      names = v.get<std::vector<std::string>>();
+    } else {
+      r.expected("path", "a file name or a list of file names");
+    }
+    std::vector<Tensor> xs, ys;
+    json resolved_names = json::array();
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string where = v.is_string() ? r.path("path") : r.path("path") + "/" + std::to_string(i);
+      const fs::path p = input_file(names[i], base_dir, where);
+      resolved_names.push_back(fs::absolute(p).lexically_normal().string());
+      try {
+        auto d = datasets::load_cifar_batch(p.string(), cf);
+        xs.push_back(d.x);
+        ys.push_back(d.y);
+      } catch (const Error& e) {
+        rethrow_with(where, e);
+      }
+    }
+    if (resolved) (*resolved)["path"] = v.is_string() ? resolved_names[0] : resolved_names;
+    return {concat_rows(xs), concat_rows(ys)};
   }
   r.fail("format", "unknown format \"" + format + "\"");
 }

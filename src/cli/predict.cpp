@@ -1,5 +1,6 @@
-// fitrun predict MODEL --input X.csv --output Y.csv [--batch-size N] [--scale F] [--offset F]
-//   [--reshape D]: the model's outputs for every row of X (every column a feature).
+// fitrun predict MODEL --input X.npy|.csv --output Y.npy|.csv [--batch-size N] [--scale F]
+//   [--offset F] [--reshape D]: the model's outputs for every sample of X (.npy: any shape, the
+//   first dimension the samples; .csv: a row per sample, every column a feature).
 #include <cstdio>
 
 #include "cli/array_files.hpp"
@@ -7,6 +8,7 @@
 #include "cli/data_options.hpp"
 #include "cli/model_file.hpp"
 #include "cli/run_config.hpp"
+#include "fitrun/datasets/npy.hpp"
 #include "fitrun/error.hpp"
 
 namespace fitrun::cli {
@@ -29,14 +31,15 @@ Command add_predict(CLI::App& app) {
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("predict", "run a saved model on inputs from a file");
   cmd->add_option("MODEL", args->model, "model (.h5, or .json: fresh weights)")->required();
-  cmd->add_option("--input", args->input, "inputs: .csv (a row per sample)")->required();
-  cmd->add_option("--output", args->output, "where to write the outputs: .csv")->required();
+  cmd->add_option("--input", args->input, "inputs: .npy, or .csv (a row per sample)")->required();
+  cmd->add_option("--output", args->output, "where to write the outputs: .npy or .csv")->required();
   cmd->add_option("--batch-size", args->batch_size, "batch size")->check(CLI::PositiveNumber);
   args->pre.add_to(cmd, false);
   return [args] {
     namespace fs = std::filesystem;
-    if (!ends_with(args->output, ".csv"))
-      throw InvalidInput("--output " + args->output + ": expected a .csv file name");
+    const bool npy_out = ends_with(args->output, ".npy");
+    if (!npy_out && !ends_with(args->output, ".csv"))
+      throw InvalidInput("--output " + args->output + ": expected a .npy or .csv file name");
     const fs::path out_dir = fs::path(args->output).parent_path();
     if (!out_dir.empty() && !fs::is_directory(out_dir))
       throw InvalidInput("--output " + args->output + ": folder \"" + out_dir.string() +
@@ -45,10 +48,11 @@ Command add_predict(CLI::App& app) {
     Tensor x;
     try {
       const fs::path in = input_file(args->input, "", "--input");
-      if (!ends_with(args->input, ".csv") && !ends_with(args->input, ".csv.gz"))
-        throw ConfigError("--input: \"" + args->input + "\": expected a .csv file");
+      const bool npy_in = ends_with(args->input, ".npy");
+      if (!npy_in && !ends_with(args->input, ".csv") && !ends_with(args->input, ".csv.gz"))
+        throw ConfigError("--input: \"" + args->input + "\": expected a .npy or .csv file");
       try {
-        x = read_csv_matrix(in);
+        x = npy_in ? datasets::load_npy(in.string()) : read_csv_matrix(in);
       } catch (const Error& e) {
         throw ConfigError(std::string("--input: ") + e.what());
       }
@@ -64,7 +68,10 @@ Command add_predict(CLI::App& app) {
     PredictOptions po;
     po.batch_size = args->batch_size;
     const TensorList y = model->predict({x}, po);
-    write_csv_matrix(args->output, y[0]);
+    if (npy_out)
+      datasets::save_npy(args->output, y[0]);
+    else
+      write_csv_matrix(args->output, y[0]);
     std::printf("Wrote %lld predictions %s to %s\n", static_cast<long long>(y[0].dim(0)),
                 y[0].shape().with_batch(-1).to_string().c_str(), args->output.c_str());
     return kExitOk;

@@ -7,7 +7,7 @@ namespace fitrun::cli {
 namespace {
 // One data source: which keys apply depends on "format" (run_config.cpp checks that).
 const std::vector<std::string> kSourceKeys = {"format", "path", "label_column", "header",
-                                              "delimiter"};
+                                              "delimiter", "x", "y", "x_key", "y_key", "label_mode"};
 }  // namespace
 
 const std::vector<ObjectFields>& run_file_objects() {
@@ -35,7 +35,7 @@ const std::vector<std::string>& run_file_keys(const std::string& pointer) {
 }
 
 const std::vector<std::string>& data_formats() {
-  static const std::vector<std::string> formats = {"csv"};
+  static const std::vector<std::string> formats = {"csv", "npy", "npz", "idx", "cifar10", "cifar100"};
   return formats;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include <fitrun/callbacks/progbar_format.hpp>
+#include <fitrun/datasets/npy.hpp>
 #include <fitrun/fitrun.hpp>
 
 #include "cli_helpers.hpp"
@@ -231,5 +232,92 @@ TEST_CASE("the example run configs are valid", "[cli]") {
     INFO(r.err);
     CHECK(r.rc == 0);
     CHECK_THAT(r.out, Catch::Contains(": valid (model \"digits_"));
+  }
+}
+
+TEST_CASE("data sources of every format load with their samples and labels", "[cli]") {
+  TempDir tmp;
+  // 20 samples of 2x2x3 "images" with values 0..255 and labels 0..4, in every format.
+  const int64_t n = 20;
+  std::vector<float> xv(static_cast<size_t>(n * 12));
+  std::vector<int32_t> yv(static_cast<size_t>(n));
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = static_cast<float>((i * 37) % 256);
+  for (int64_t i = 0; i < n; ++i) yv[static_cast<size_t>(i)] = static_cast<int32_t>(i % 5);
+  const Tensor x = Tensor::from_vector(xv, {n, 2, 2, 3});
+  const Tensor y = Tensor::from_vector(yv, {n});
+  datasets::save_npy((tmp.path / "x.npy").string(), x);
+  datasets::save_npy((tmp.path / "y.npy").string(), y.astype(DType::int64));
+  datasets::save_npz((tmp.path / "d.npz").string(), {{"x_train", x}, {"y_train", y}});
+  {  // IDX: ubyte images (magic 0x803, dims n, 2, 6) and labels (0x801, n)
+    std::string images = std::string("\0\0\x08\x03", 4), labels = std::string("\0\0\x08\x01", 4);
+    auto be32 = [](std::string& s, uint32_t v) {
+      for (int b = 3; b >= 0; --b) s += static_cast<char>((v >> (8 * b)) & 0xff);
+    };
+    be32(images, n), be32(images, 2), be32(images, 6), be32(labels, n);
+    for (float v : xv) images += static_cast<char>(static_cast<uint8_t>(v));
+    for (int32_t v : yv) labels += static_cast<char>(v);
+    write_file(tmp.path / "images.idx", images);
+    write_file(tmp.path / "labels.idx", labels);
+  }
+  {  // CIFAR-10 records: <label><1024 R><1024 G><1024 B>, two batch files of 3 and 2 records
+    for (auto [name, count] : {std::pair<const char*, int>{"b1.bin", 3}, {"b2.bin", 2}}) {
+      std::string bytes;
+      for (int r = 0; r < count; ++r) {
+        bytes += static_cast<char>(r);
+        bytes += std::string(3072, static_cast<char>(r * 10));
+      }
+      write_file(tmp.path / name, bytes);
+    }
+  }
+  auto run_with = [&](const json& train, const json& reshape_to, int units) {
+    json run = json::parse(R"({"compile": {"loss": "sparse_categorical_crossentropy"}})");
+    run["model"] = {{"class_name", "Sequential"},
+                    {"config", {{"layers", json::array({
+                        {{"class_name", "InputLayer"}, {"config", {{"batch_shape", reshape_to}}}},
+                        {{"class_name", "Flatten"}, {"config", json::object()}},
+                        {{"class_name", "Dense"}, {"config", {{"units", units}}}}})}}}};
+    run["data"] = {{"train", train}, {"preprocessing", {{"scale", 1.0 / 255}}}};
+    write_file(tmp.path / "run.json", run.dump());
+    return run_cli("validate run.json", tmp.path);
+  };
+  const json image = json::array({nullptr, 2, 2, 3});
+  struct Case { const char* what; json train, shape; int units; std::string samples; };
+  const Case cases[] = {
+      {"npy", {{"format", "npy"}, {"x", "x.npy"}, {"y", "y.npy"}}, image, 5, "20 training samples"},
+      {"npz", {{"path", "d.npz"}, {"x_key", "x_train"}, {"y_key", "y_train"}}, image, 5, "20 training samples"},
+      {"idx", {{"format", "idx"}, {"x", "images.idx"}, {"y", "labels.idx"}}, json::array({nullptr, 2, 6}), 5, "20 training samples"},
+      {"cifar10", {{"format", "cifar10"}, {"path", {"b1.bin", "b2.bin"}}}, json::array({nullptr, 32, 32, 3}), 10, "5 training samples"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    const Result r = run_with(c.train, c.shape, c.units);
+    INFO(r.err);
+    CHECK(r.rc == 0);
+    CHECK_THAT(r.out, Catch::Contains("; " + c.samples + ";"));
+  }
+  // Labels 0..4 do not fit 4 output units: the check runs for every format.
+  const Result small = run_with(cases[0].train, image, 4);
+  CHECK(small.rc == 2);
+  CHECK(small.err == "run.json: /model: output (None, 4) does not fit the labels of /data/train: "
+                     "labels go up to 4, which needs 5 output units\n");
+
+  SECTION("predict reads and writes .npy") {
+    json run = json::parse(R"({"compile": {"loss": "sparse_categorical_crossentropy"}, "fit": {"verbose": 0}})");
+    run["model"] = {{"class_name", "Sequential"},
+                    {"config", {{"layers", json::array({
+                        {{"class_name", "InputLayer"}, {"config", {{"batch_shape", image}}}},
+                        {{"class_name", "Flatten"}, {"config", json::object()}},
+                        {{"class_name", "Dense"}, {"config", {{"units", 5}}}}})}}}};
+    run["data"] = {{"train", cases[0].train}};
+    run["output"] = "out";
+    write_file(tmp.path / "run.json", run.dump());
+    REQUIRE(run_cli("train run.json", tmp.path).rc == 0);
+    const Result p = run_cli("predict out/model.h5 --input x.npy --output p.npy", tmp.path);
+    INFO(p.err);
+    REQUIRE(p.rc == 0);
+    const Tensor got = datasets::load_npy((tmp.path / "p.npy").string());
+    const Tensor want = load_model((tmp.path / "out/model.h5").string())->predict({x})[0];
+    REQUIRE(got.shape() == want.shape());
+    CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
   }
 }

@@ -99,6 +99,8 @@ def strip_comments_and_strings(src, keep_comments=False):
 DEFINITION_START = re.compile(r"^\s*(template\b|struct\b|class\b|union\b|enum\b|namespace\b)")
 FUNCTION_DEF = re.compile(r"^[^=;(]*\b[A-Za-z_~][\w:]*\s*\([^;{]*\)[\w\s&>:,]*(->[^;{]*)?\{", re.S)
 DECLARATION_OK = re.compile(r"^\s*(#|using\b|typedef\b|static\b|const\b|constexpr\b|inline\b|extern\b|$)")
+# `Type name = ...;`, `Type name(...);`, `std::vector<int> v;`: a variable, also a declaration.
+VARIABLE_DECL = re.compile(r"^(?:[\w:]+(?:<[^;]*?>)?[\s*&]+)+[A-Za-z_]\w*\s*(?:=|\{|\(|;|\[)")
 
 
 def top_level_chunks(code):
@@ -175,7 +177,8 @@ def lint(nb, path):
         chunks = top_level_chunks(code)
         defs = [c for c in chunks if is_definition(c)]
         if defs:
-            stmts = [c for c in chunks if not is_definition(c) and not DECLARATION_OK.match(c)]
+            stmts = [c for c in chunks if not is_definition(c) and not DECLARATION_OK.match(c)
+                     and not VARIABLE_DECL.match(c)]
             if stmts:
                 first = stmts[0].split("\n")[0]
                 errors.append("%s: defines a function or type and also runs statements (%r); "
@@ -325,7 +328,7 @@ def main():
     elif p.returncode != 0:
         problems.append("clang-repl exit status %d" % p.returncode)
 
-    checked = 0
+    checked, mismatches = 0, []
     for i, cell in enumerate(code_cells):
         outs = cell.get("outputs", [])
         tags = cell.get("metadata", {}).get("tags", [])
@@ -335,7 +338,7 @@ def main():
         stored_kinds = [sorted(o.get("data", {})) for o in outs if o.get("output_type") == "display_data"]
         got_kinds = [sorted(b) for b in displays.get(i, [])]
         if stored_kinds != got_kinds:
-            problems.append("cell %d: displayed %s, stored %s" % (i, got_kinds, stored_kinds))
+            mismatches.append("cell %d: displayed %s, stored %s" % (i, got_kinds, stored_kinds))
         if SKIP_TAG in tags:
             continue
         checked += 1
@@ -344,7 +347,9 @@ def main():
         got = normalize(printed[i])
         same = approx_equal(stored, got) if APPROX_TAG in tags else stored == got
         if not same:
-            problems.append("cell %d: stdout differs from the stored output (%s)" % (i, first_diff(stored, got)))
+            mismatches.append("cell %d: stdout differs from the stored output (%s)" % (i, first_diff(stored, got)))
+    if not args.update:  # --update replaces the stored outputs it would compare
+        problems += mismatches
 
     if args.update and not problems:
         count = 0

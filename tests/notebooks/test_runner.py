@@ -65,6 +65,9 @@ CASES = [
      1, ["cell 1: defines a function or type and also runs statements ('std::cout << twice();')"]),
     ("a trailing comment fails the lint", [INCLUDES, code("int counter = 1; // one")],
      1, ["cell 1: the last line holds a // comment"]),
+    ("a const global with a run-time initializer fails the lint",
+     [INCLUDES, code("int counter = 1;\nconst int twice = counter * 2 + std::abs(-1);")],
+     1, ["cell 1: a const variable with a run-time initializer ('const int twice"]),
     ("main() fails the lint", [INCLUDES, code("int main() { return 0; }")], 1, ["cell 1: defines main()"]),
 ]
 

@@ -22,6 +22,7 @@ namespace fitrun::cli {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;  // the work itself failed (a write error while training, ...)
 constexpr int kExitInvalid = 2;  // bad input found before any work: nothing was written
+constexpr int kExitInterrupted = 130;  // Ctrl-C: stopped after a batch, resumable (128 + SIGINT)
 
 /// Bad input (arguments, run file, model file, data file) found before any work; what() is the
 /// one line the CLI prints: "run.json: /fit/epochs: expected a positive integer, got \"ten\"".

@@ -45,7 +45,14 @@ int run_training(PreparedRun& p, const RunOutput& out, RunState& state) {
   FitOptions fo = p.fit;
   fo.initial_epoch = state.epoch;
   fo.callbacks.push_back(writer);  // last: checkpoints include the other callbacks' effects
-  model.fit({p.data.x_train}, {p.data.y_train}, fo);
+  const callbacks::History& history = model.fit({p.data.x_train}, {p.data.y_train}, fo);
+  if (history.interrupted) {
+    // Ctrl-C: fit finished its batch and the writer checkpointed the last whole epoch.
+    std::printf("Interrupted; %d/%d epochs are checkpointed. Continue with: fitrun resume %s\n",
+                state.epoch, p.fit.epochs, out.dir().string().c_str());
+    out.log("interrupted (Ctrl-C) after " + std::to_string(state.epoch) + " epochs");
+    return kExitInterrupted;
+  }
 
   model.save(out.file("model.h5").string());
   out.log("saved model.h5");

@@ -1,5 +1,6 @@
 #pragma once
 // Running the built fitrun executable (FITRUN_CLI, from CMake) in a scratch folder.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace fitrun::testing_cli {
 
@@ -65,6 +67,33 @@ inline Result run_cli(const std::string& args, const fs::path& cwd) {
   fs::remove(base.string() + ".out");
   fs::remove(base.string() + ".err");
   return r;
+}
+
+}  // namespace fitrun::testing_cli
+
+namespace fitrun::testing_cli {
+
+/// `fitrun <args...>` started in `cwd` without waiting (stdout/stderr to `log`); returns the pid.
+inline pid_t start_cli(const std::vector<std::string>& args, const fs::path& cwd, const fs::path& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::chdir(cwd.c_str()) != 0) ::_exit(127);
+    FILE* f = std::freopen(log.c_str(), "w", stdout);
+    if (!f || ::dup2(::fileno(stdout), 2) < 0) ::_exit(127);
+    std::vector<char*> argv{const_cast<char*>(FITRUN_CLI)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(FITRUN_CLI, argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+/// The exit code of `pid` once it ends (-1 if killed by a signal).
+inline int wait_cli(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace fitrun::testing_cli

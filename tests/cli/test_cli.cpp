@@ -321,3 +321,38 @@ TEST_CASE("data sources of every format load with their samples and labels", "[c
     CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
   }
 }
+
+TEST_CASE("Ctrl-C stops fitrun train resumably with exit code 130", "[cli]") {
+  TempDir tmp;
+  json run = iris_run(tmp.path / "out", 100000);
+  run["fit"]["verbose"] = 0;
+  write_file(tmp.path / "run.json", run.dump());
+  const pid_t pid = start_cli({"train", "run.json"}, tmp.path, tmp.path / "log.txt");
+  // Wait for the first checkpoint, then interrupt.
+  int epoch = 0;
+  for (int i = 0; i < 2000 && epoch < 1; ++i) {
+    ::usleep(5000);
+    try {
+      epoch = json::parse(read_file(tmp.path / "out/state.json"))["epoch"].get<int>();
+    } catch (const std::exception&) {
+    }
+  }
+  REQUIRE(epoch >= 1);
+  ::kill(pid, SIGINT);
+  REQUIRE(wait_cli(pid) == 130);
+  const json state = json::parse(read_file(tmp.path / "out/state.json"));
+  const int done = state["epoch"];
+  CHECK(done >= 1);
+  CHECK(state["completed"] == false);
+  CHECK_FALSE(fs::exists(tmp.path / "out/model.h5"));
+  CHECK_THAT(read_file(tmp.path / "log.txt"),
+             Catch::Contains("Interrupted; " + std::to_string(done) + "/100000 epochs are "
+                             "checkpointed. Continue with: fitrun resume " + (tmp.path / "out").string()));
+  // Resumed (to one more epoch), the run equals an uninterrupted one of that length.
+  const Result r = run_cli("resume out --epochs " + std::to_string(done + 1), tmp.path);
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  write_file(tmp.path / "straight.json", iris_run(tmp.path / "straight", done + 1).dump());
+  REQUIRE(run_cli("train straight.json", tmp.path).rc == 0);
+  require_same_weights(tmp.path / "straight/model.h5", tmp.path / "out/model.h5");
+}

@@ -7,7 +7,9 @@ namespace fitrun::layers {
 
 Activation::Activation(const std::string& activation, std::string name)
     : LayerOf<Activation>(std::move(name)), fn_(parse_activation(activation)),
-      alpha_(fn_ == fitrun::ActivationFn::leaky_relu ? 0.2f : 0.f) {}
+      alpha_(fn_ == fitrun::ActivationFn::leaky_relu ? 0.2f : 0.f) {
+  supports_masking_ = true;  // per element: a sequence mask passes through (Keras)
+}
 
 Activation::Activation(fitrun::ActivationFn fn, float alpha, std::string name)
     : LayerOf<Activation>(std::move(name)), fn_(fn), alpha_(alpha) {}

@@ -15,6 +15,7 @@ Dense::Dense(int64_t units, const std::string& activation, DenseOptions options)
       units_(units),
       activation_(parse_activation(activation)),
       options_(std::move(options)) {
+  supports_masking_ = true;  // per timestep: a sequence mask passes through (Keras)
   if (units <= 0)
     throw ConfigError("Dense: units must be a positive integer, got " + std::to_string(units));
 }

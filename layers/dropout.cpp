@@ -10,6 +10,7 @@ Dropout::Dropout(float rate, std::string name, std::optional<uint32_t> seed)
       rate_(rate),
       // 31 bits: a seed any Keras version accepts when it reads the config.
       noise_seed_(seed ? *seed : static_cast<uint32_t>(Layer::seed() >> 33)) {
+  supports_masking_ = true;  // per element: a sequence mask passes through (Keras)
   if (!(rate >= 0.f && rate < 1.f))
     throw ConfigError("Dropout: rate must be in [0, 1), got " + std::to_string(rate));
 }

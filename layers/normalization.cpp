@@ -119,6 +119,7 @@ json BatchNormalization::get_config() const {
 // ================================================================ LayerNormalization
 LayerNormalization::LayerNormalization(LayerNormalizationOptions options)
     : LayerOf<LayerNormalization>(options.name), options_(std::move(options)) {
+  supports_masking_ = true;  // per timestep: a sequence mask passes through (Keras)
   if (!(options_.epsilon > 0.f))
     throw ConfigError("LayerNormalization: epsilon must be positive, got " +
                       std::to_string(options_.epsilon));

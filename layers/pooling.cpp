@@ -195,7 +195,39 @@ ops::Pool2DParams global_params(bool max, const Tensor& x4) {
 Shape pooled_image(const Tensor& x4) { return Shape{x4.dim(0), 1, 1, x4.dim(3)}; }
 }  // namespace
 
+namespace {
+/// GlobalAveragePooling1D under a Keras mask (N, T): the mean over the unmasked steps only
+/// (zero when a sample has none). `backward` spreads dy over those steps instead.
+void masked_average_1d(const Tensor& x, const Tensor& mask, const Tensor& dy, Tensor& out,
+                       bool backward) {
+  const int64_t n = x.dim(0), steps = x.dim(1), c = x.dim(2);
+  const float* m = mask.data<float>();
+  const float* xp = x.data<float>();
+  const float* d = dy.defined() ? dy.data<float>() : nullptr;
+  float* o = out.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    float count = 0;
+    for (int64_t t = 0; t < steps; ++t) count += m[i * steps + t];
+    const float inv = count > 0 ? 1.f / count : 0.f;
+    if (backward) {
+      for (int64_t t = 0; t < steps; ++t)
+        for (int64_t k = 0; k < c; ++k)
+          o[(i * steps + t) * c + k] = d[i * c + k] * m[i * steps + t] * inv;
+      continue;
+    }
+    for (int64_t k = 0; k < c; ++k) o[i * c + k] = 0;
+    for (int64_t t = 0; t < steps; ++t)
+      for (int64_t k = 0; k < c; ++k)
+        o[i * c + k] += xp[(i * steps + t) * c + k] * m[i * steps + t] * inv;
+  }
+}
+}  // namespace
+
 void GlobalPooling::forward(CallContext& ctx, const std::vector<const Tensor*>& in, Tensor& y) {
+  if (rank_ == 1 && !max_ && ctx.input_mask(0)) {
+    masked_average_1d(*in[0], *ctx.input_mask(0), Tensor(), y, false);
+    return;
+  }
   const Tensor x4 = as_image(*in[0]);
   Tensor y4 = y.reshape(pooled_image(x4));
   pool_forward(ctx, x4, global_params(max_, x4), y4);
@@ -205,6 +237,10 @@ void GlobalPooling::backward(CallContext& ctx, const std::vector<const Tensor*>&
                              const Tensor& y, const Tensor& dy,
                              const std::vector<Tensor*>& grad_inputs) {
   if (!grad_inputs[0]) return;
+  if (rank_ == 1 && !max_ && ctx.input_mask(0)) {
+    masked_average_1d(*in[0], *ctx.input_mask(0), dy, *grad_inputs[0], true);
+    return;
+  }
   const Tensor x4 = as_image(*in[0]);
   Tensor dx4 = as_image(*grad_inputs[0]);
   pool_backward(ctx, x4, y.reshape(pooled_image(x4)), dy.reshape(pooled_image(x4)),

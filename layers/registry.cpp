@@ -19,6 +19,8 @@
 
 namespace fitrun {
 
+void register_sequence_layers(std::map<std::string, LayerFactory>& r);  // registry_sequence.cpp
+
 void register_builtin_layers(std::map<std::string, LayerFactory>& r) {
   using namespace layers;
   using io::ConfigReader;
@@ -308,6 +310,7 @@ void register_builtin_layers(std::map<std::string, LayerFactory>& r) {
     ConfigReader cfg(c);
     return cfg.finish(std::make_shared<RepeatVector>(cfg.positive_int("n"), cfg.name()));
   };
+  register_sequence_layers(r);
 }
 
 }  // namespace fitrun

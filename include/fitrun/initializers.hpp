@@ -80,6 +80,19 @@ class VarianceScaling : public Initializer {
   std::string name_;
 };
 
+/// Keras' Orthogonal (the recurrent kernels' default): the weight viewed as
+/// (prod(shape[:-1]), shape[-1]) gets orthonormal columns (or rows, when it is wide) from the
+/// QR decomposition of a normal matrix, times `gain`.
+class Orthogonal : public Initializer {
+ public:
+  explicit Orthogonal(float gain = 1.f) : gain_(gain) {}
+  void fill(Tensor& t, Generator& gen) const override;
+  std::string class_name() const override { return "Orthogonal"; }
+  json get_config() const override;
+ private:
+  float gain_;
+};
+
 VarianceScaling GlorotUniform();
 VarianceScaling GlorotNormal();
 VarianceScaling HeUniform();

@@ -48,6 +48,14 @@ class CallContext {
   /// Scratch tensor `slot` with the given shape; reallocated only when the shape changes.
   Tensor& scratch(int slot, const Shape& shape, DType dtype = DType::float32);
 
+  /// Keras masks of the inputs, one entry per input, null where an input carries none. A mask
+  /// is float32 (1 = keep, 0 = masked) with the input's shape minus its last axis, e.g. (N, T)
+  /// for a sequence (N, T, features). Only layers that accept masks read them.
+  std::vector<const Tensor*> input_masks;
+  const Tensor* input_mask(size_t i = 0) const {
+    return i < input_masks.size() ? input_masks[i] : nullptr;
+  }
+
  private:
   std::shared_ptr<void> state_;
   std::type_index state_type_ = std::type_index(typeid(void));
@@ -101,6 +109,17 @@ class Layer : public std::enable_shared_from_this<Layer> {
   /// Keras' get_config(): {"name": ..., "trainable": ..., layer arguments...}.
   virtual json get_config() const;
 
+  // ---- masks (Keras' mask propagation; see docs/sequence-layers.md) ----
+  /// Whether the output carries a mask, given which inputs carry one. By default a layer that
+  /// supports masking passes input 0's mask on; others drop it.
+  virtual bool produces_mask(const std::vector<bool>& input_has_mask) const {
+    return supports_masking_ && !input_has_mask.empty() && input_has_mask[0];
+  }
+  /// Writes the output's mask (the output's shape minus its last axis) after forward, when
+  /// produces_mask said so. By default copies input 0's mask.
+  virtual void compute_mask(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                            Tensor& mask);
+
   // ---- the functional API ----
   /// Calls the layer on graph tensors, creating a node: Dense(8)(x). A layer called more than
   /// once shares its weights between calls.
@@ -127,6 +146,9 @@ class Layer : public std::enable_shared_from_this<Layer> {
   void expect_inputs(const std::vector<Shape>& shapes, size_t min, size_t max) const;
   /// The seed this layer uses for its own randomness (drawn from the global seed at creation).
   uint64_t seed() const { return seed_; }
+  /// Keras' supports_masking: the layer works per timestep, so its input's mask applies to its
+  /// output unchanged.
+  bool supports_masking_ = false;
 
  private:
   KerasTensor call_shared(std::shared_ptr<Layer> self, const std::vector<KerasTensor>& inputs);

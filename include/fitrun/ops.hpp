@@ -25,6 +25,13 @@ void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx);
 void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, Tensor& dbias,
                             bool accumulate);
 
+// ---- batched matrix products (attention) ----
+/// c[i] = alpha · op(a[i]) · op(b[i]) for each i of the leading (batch) axis, where op
+/// transposes the last two axes when asked; a, b, c are 3-D row-major. `accumulate` adds
+/// into c. On oneDNN's batched matmul (src/backend/onednn/attention_matmul.cpp).
+void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
+                    float alpha, Tensor& c, bool accumulate = false);
+
 // ---- activations (elementwise; softmax/log_softmax over the last axis) ----
 void activation_forward(ActivationFn act, float alpha, const Tensor& x, Tensor& y);
 /// dx from the forward input x, output y and dy. In-place (dx aliasing dy) is allowed.

@@ -1,6 +1,8 @@
 #include "fitrun/initializers.hpp"
 
 #include <cmath>
+#include <vector>
+#include <algorithm>
 
 #include "fitrun/error.hpp"
 #include "io/keras_json.hpp"
@@ -81,6 +83,36 @@ json RandomUniform::get_config() const {
 
 using M = VarianceScaling::Mode;
 using D = VarianceScaling::Distribution;
+void Orthogonal::fill(Tensor& t, Generator& gen) const {
+  if (t.rank() < 2) throw ConfigError("Orthogonal: the weight must have rank >= 2, got " +
+                                      t.shape().to_string());
+  const int64_t cols_in = t.dim(-1), rows_in = t.size() / cols_in;
+  // Orthonormalize the columns of a tall (rows >= cols) normal matrix by modified
+  // Gram-Schmidt (the Q of its QR with R's diagonal made positive, as Keras does).
+  const bool wide = rows_in < cols_in;
+  const int64_t rows = wide ? cols_in : rows_in, cols = wide ? rows_in : cols_in;
+  std::vector<double> a(static_cast<size_t>(rows * cols));
+  for (double& v : a) v = gen.normal();
+  for (int64_t j = 0; j < cols; ++j) {
+    for (int64_t k = 0; k < j; ++k) {
+      double dot = 0;
+      for (int64_t i = 0; i < rows; ++i) dot += a[i * cols + j] * a[i * cols + k];
+      for (int64_t i = 0; i < rows; ++i) a[i * cols + j] -= dot * a[i * cols + k];
+    }
+    double norm = 0;
+    for (int64_t i = 0; i < rows; ++i) norm += a[i * cols + j] * a[i * cols + j];
+    norm = std::sqrt(std::max(norm, 1e-30));
+    for (int64_t i = 0; i < rows; ++i) a[i * cols + j] /= norm;
+  }
+  float* p = t.data<float>();
+  for (int64_t r = 0; r < rows_in; ++r)
+    for (int64_t c = 0; c < cols_in; ++c)
+      p[r * cols_in + c] =
+          static_cast<float>(gain_ * (wide ? a[c * cols + r] : a[r * cols + c]));
+}
+
+json Orthogonal::get_config() const { return {{"gain", io::keras_float(gain_)}, {"seed", nullptr}}; }
+
 VarianceScaling GlorotUniform() { return {1.f, M::fan_avg, D::uniform, "GlorotUniform"}; }
 VarianceScaling GlorotNormal() { return {1.f, M::fan_avg, D::truncated_normal, "GlorotNormal"}; }
 VarianceScaling HeUniform() { return {2.f, M::fan_in, D::uniform, "HeUniform"}; }
@@ -92,8 +124,8 @@ std::shared_ptr<Initializer> Initializer::get(const std::string& name) {
   if (name == "zeros" || name == "Zeros") return std::make_shared<Zeros>();
   if (name == "ones" || name == "Ones") return std::make_shared<Ones>();
   if (name == "constant" || name == "Constant") return std::make_shared<Constant>();
-  if (name == "random_normal" || name == "RandomNormal") return std::make_shared<RandomNormal>();
-  if (name == "random_uniform" || name == "RandomUniform") return std::make_shared<RandomUniform>();
+  if (name == "random_normal" || name == "RandomNormal" || name == "normal") return std::make_shared<RandomNormal>();
+  if (name == "random_uniform" || name == "RandomUniform" || name == "uniform") return std::make_shared<RandomUniform>();
   if (name == "glorot_uniform" || name == "GlorotUniform")
     return std::make_shared<VarianceScaling>(GlorotUniform());
   if (name == "glorot_normal" || name == "GlorotNormal")
@@ -105,10 +137,11 @@ std::shared_ptr<Initializer> Initializer::get(const std::string& name) {
     return std::make_shared<VarianceScaling>(LecunNormal());
   if (name == "lecun_uniform" || name == "LecunUniform")
     return std::make_shared<VarianceScaling>(LecunUniform());
+  if (name == "orthogonal" || name == "Orthogonal") return std::make_shared<Orthogonal>();
   throw ConfigError("unknown initializer \"" + name +
                     "\"; known: zeros, ones, constant, random_normal, random_uniform, "
                     "glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_normal, "
-                    "lecun_uniform");
+                    "lecun_uniform, orthogonal");
 }
 
 }  // namespace fitrun::initializers

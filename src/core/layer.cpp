@@ -95,6 +95,12 @@ json Layer::get_config() const {
   return {{"name", name()}, {"trainable", trainable}, {"dtype", io::dtype_policy("float32")}};
 }
 
+void Layer::compute_mask(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                         Tensor& mask) {
+  (void)inputs;
+  if (const Tensor* in = ctx.input_mask(0)) mask.copy_from(*in);
+}
+
 VariablePtr Layer::add_weight(const std::string& wname, const Shape& shape,
                               const InitializerRef& init, bool is_trainable) {
   // A bound on one weight's size, so that a config from a file (units: 10^12) fails cleanly

@@ -390,6 +390,8 @@ InitializerRef initializer_from_config(const json& value, const std::string& pat
                 : dist == "untruncated_normal" ? D::untruncated_normal
                                                : D::truncated_normal;
     init = std::make_shared<VarianceScaling>(static_cast<float>(scale), m, d, "VarianceScaling");
+  } else if (cls == "Orthogonal" || cls == "orthogonal") {
+    init = std::make_shared<Orthogonal>(static_cast<float>(c.number("gain", 1.0, -3e38, 3e38)));
   } else {
     static const char* const named[] = {"GlorotUniform", "GlorotNormal", "HeUniform",
                                         "HeNormal",      "LecunNormal",  "LecunUniform"};
@@ -399,7 +401,7 @@ InitializerRef initializer_from_config(const json& value, const std::string& pat
       throw ConfigError(outer.path("class_name") + ": unknown initializer \"" + cls +
                         "\"; supported: Zeros, Ones, Constant, RandomNormal, RandomUniform, "
                         "VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal, "
-                        "LecunNormal, LecunUniform");
+                        "LecunNormal, LecunUniform, Orthogonal");
   }
   c.check_unknown_keys("initializer " + cls);
   return InitializerRef(init);

@@ -24,6 +24,22 @@ Plan::Plan(const Graph& graph, int64_t batch, bool input_grads)
     ctx_[i].call_index = g.call_index;
     for (int in : g.inputs) in_ptrs_[i].push_back(&values_[static_cast<size_t>(in)]);
   }
+  masks_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const GraphNode& g = graph.nodes[i];
+    if (g.has_mask) {
+      Shape s = g.shape.with_batch(batch);
+      masks_[i] = Tensor::ones(s.rank() > 1 ? Shape(std::vector<int64_t>(s.begin(), s.end() - 1))
+                                            : Shape{batch});
+    }
+    bool any = false;
+    for (int in : g.inputs) any = any || graph.nodes[static_cast<size_t>(in)].has_mask;
+    if (any)
+      for (int in : g.inputs)
+        ctx_[i].input_masks.push_back(graph.nodes[static_cast<size_t>(in)].has_mask
+                                          ? &masks_[static_cast<size_t>(in)]
+                                          : nullptr);
+  }
 
   // Which values carry a gradient: those on a path to an output (and not model inputs,
   // unless asked). Walk backwards in topological order.
@@ -85,6 +101,7 @@ void Plan::forward(bool training, uint64_t step) {
     ctx.training = training;
     ctx.step = step;
     g.layer->forward(ctx, in_ptrs_[i], values_[i]);
+    if (g.has_mask) g.layer->compute_mask(ctx, in_ptrs_[i], masks_[i]);
   }
 }
 

@@ -37,6 +37,7 @@ class Plan {
   const Graph& graph_;
   int64_t batch_;
   std::vector<Tensor> values_, grads_;
+  std::vector<Tensor> masks_;  // Keras masks, defined for nodes whose output carries one
   std::vector<CallContext> ctx_;
   std::vector<std::vector<const Tensor*>> in_ptrs_;
   std::vector<std::vector<Tensor*>> grad_ptrs_;

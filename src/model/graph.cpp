@@ -41,6 +41,11 @@ Graph::Graph(const std::vector<KerasTensor>& inputs, const std::vector<KerasTens
                         "input \"" + g.layer->name() + "\", which is not among the model's inputs");
     for (const auto& in : t.node()->inputs) g.inputs.push_back(visit(in));
     visiting.erase(n);
+    if (!g.is_input) {
+      std::vector<bool> in_masks;
+      for (int in : g.inputs) in_masks.push_back(nodes[static_cast<size_t>(in)].has_mask);
+      g.has_mask = g.layer->produces_mask(in_masks);
+    }
     const int my_id = static_cast<int>(nodes.size());
     for (int in : g.inputs) nodes[static_cast<size_t>(in)].consumers.push_back(my_id);
     nodes.push_back(std::move(g));

@@ -17,6 +17,7 @@ struct GraphNode {
   DType dtype = DType::float32;
   int call_index = 0;
   bool is_input = false;
+  bool has_mask = false;  // the output carries a Keras mask (Layer::produces_mask)
   std::vector<int> consumers;  // node ids that read this node's output
 };
 

@@ -1,0 +1,89 @@
+#pragma once
+// SimpleRNN, LSTM and GRU with Keras' arguments, equations and weight layouts:
+//   kernel (input_dim, gates·units), recurrent_kernel (units, gates·units), bias (gates·units)
+//   — gate blocks i, f, c, o for LSTM and z, r, h for GRU; a reset_after GRU has bias
+//   (2, 3·units): row 0 for the input side, row 1 for the recurrent side.
+// Inputs are (batch, timesteps, features); a Keras mask (N, T) from Embedding(mask_zero) or
+// Masking makes masked timesteps carry the previous state unchanged. How the computation runs
+// is in docs/sequence-layers.md.
+#include <string>
+
+#include "fitrun/activation.hpp"
+#include "fitrun/layer.hpp"
+
+namespace fitrun::layers {
+
+struct RNNOptions {
+  std::string activation = "tanh";
+  std::string recurrent_activation = "sigmoid";  // gates (LSTM, GRU)
+  bool use_bias = true;
+  InitializerRef kernel_initializer = "glorot_uniform";
+  InitializerRef recurrent_initializer = "orthogonal";
+  InitializerRef bias_initializer = "zeros";
+  bool unit_forget_bias = true;  // LSTM: the forget gate's bias starts at 1
+  bool reset_after = true;       // GRU: apply the reset gate after the recurrent matmul
+  bool return_sequences = false; // output (N, T, units) instead of the last output (N, units)
+  bool go_backwards = false;     // process the sequence in reverse (outputs in that order)
+  std::string name;
+};
+
+/// The shared machinery of the three recurrent layers; use SimpleRNN, LSTM or GRU.
+class RNN : public Layer {
+ public:
+  enum class Cell { simple, lstm, gru };
+  RNN(Cell cell, int64_t units, RNNOptions options);
+
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  void build(const std::vector<Shape>& input_shapes) override;
+  void forward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+               Tensor& output) override;
+  void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& output,
+                const Tensor& grad_output, const std::vector<Tensor*>& grad_inputs) override;
+  /// With return_sequences the input's mask applies to the output; otherwise none.
+  bool produces_mask(const std::vector<bool>& input_has_mask) const override;
+  json get_config() const override;
+
+  Cell cell() const { return cell_; }
+  int64_t units() const { return units_; }
+  const RNNOptions& options() const { return options_; }
+  /// Gate blocks per step: 1 (SimpleRNN), 4 (LSTM), 3 (GRU).
+  int64_t gates() const { return cell_ == Cell::lstm ? 4 : cell_ == Cell::gru ? 3 : 1; }
+  const VariablePtr& kernel() const { return kernel_; }
+  const VariablePtr& recurrent_kernel() const { return recurrent_kernel_; }
+  const VariablePtr& bias() const { return bias_; }
+
+ private:
+  Cell cell_;
+  int64_t units_;
+  RNNOptions options_;
+  ActivationFn act_, recurrent_act_;
+  VariablePtr kernel_, recurrent_kernel_, bias_;
+};
+
+/// h_t = activation(x_t·kernel + h_{t-1}·recurrent_kernel + bias).
+class SimpleRNN : public RNN {
+ public:
+  explicit SimpleRNN(int64_t units, RNNOptions options = {}) : RNN(Cell::simple, units, std::move(options)) {}
+  std::string class_name() const override { return "SimpleRNN"; }
+  std::shared_ptr<Layer> take() && override { return std::make_shared<SimpleRNN>(std::move(*this)); }
+};
+
+/// Keras' LSTM: i, f, o = recurrent_activation(...), c̃ = activation(...),
+/// c_t = f·c_{t-1} + i·c̃, h_t = o·activation(c_t).
+class LSTM : public RNN {
+ public:
+  explicit LSTM(int64_t units, RNNOptions options = {}) : RNN(Cell::lstm, units, std::move(options)) {}
+  std::string class_name() const override { return "LSTM"; }
+  std::shared_ptr<Layer> take() && override { return std::make_shared<LSTM>(std::move(*this)); }
+};
+
+/// Keras' GRU: z, r = recurrent_activation(...), h̃ = activation(x·W_h + r·(h·U_h + b_h))
+/// (reset_after) or activation(x·W_h + (r·h)·U_h + b_h), h_t = z·h_{t-1} + (1 − z)·h̃.
+class GRU : public RNN {
+ public:
+  explicit GRU(int64_t units, RNNOptions options = {}) : RNN(Cell::gru, units, std::move(options)) {}
+  std::string class_name() const override { return "GRU"; }
+  std::shared_ptr<Layer> take() && override { return std::make_shared<GRU>(std::move(*this)); }
+};
+
+}  // namespace fitrun::layers

@@ -1,0 +1,101 @@
+// The sequence layers' Keras configs (Embedding, Masking, SimpleRNN, LSTM, GRU, ...), read the
+// same way as the other built-in layers in layers/registry.cpp.
+#include <map>
+
+#include "fitrun/layers/attention.hpp"
+#include "fitrun/layers/embedding.hpp"
+#include "fitrun/layers/masking.hpp"
+#include "fitrun/layers/recurrent.hpp"
+#include "io/config_reader.hpp"
+
+namespace fitrun {
+
+void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
+  using namespace layers;
+  using io::ConfigReader;
+  r["Embedding"] = [](const json& c) {
+    ConfigReader cfg(c);
+    EmbeddingOptions o;
+    o.name = cfg.name();
+    o.embeddings_initializer = cfg.initializer("embeddings_initializer", "uniform");
+    o.mask_zero = cfg.boolean("mask_zero", false);
+    cfg.require_null({"embeddings_regularizer", "embeddings_constraint", "activity_regularizer",
+                      "input_length", "lora_rank"});
+    cfg.require_value("sparse", false);
+    cfg.ignore({"lora_alpha", "quantization_config"});
+    const int64_t input_dim = cfg.positive_int("input_dim");
+    const int64_t output_dim = cfg.positive_int("output_dim");
+    return cfg.finish(std::make_shared<Embedding>(input_dim, output_dim, o));
+  };
+  r["Masking"] = [](const json& c) {
+    ConfigReader cfg(c);
+    const double v = cfg.number("mask_value", 0.0, -3e38, 3e38);
+    return cfg.finish(std::make_shared<Masking>(static_cast<float>(v), cfg.name()));
+  };
+  auto recurrent = [](RNN::Cell cell) {
+    return [=](const json& c) -> LayerPtr {
+      ConfigReader cfg(c);
+      RNNOptions o;
+      o.name = cfg.name();
+      o.activation = cfg.activation("activation", "tanh");
+      if (cell != RNN::Cell::simple)
+        o.recurrent_activation = cfg.activation("recurrent_activation", "sigmoid");
+      o.use_bias = cfg.boolean("use_bias", true);
+      o.kernel_initializer = cfg.initializer("kernel_initializer", "glorot_uniform");
+      o.recurrent_initializer = cfg.initializer("recurrent_initializer", "orthogonal");
+      o.bias_initializer = cfg.initializer("bias_initializer", "zeros");
+      if (cell == RNN::Cell::lstm) o.unit_forget_bias = cfg.boolean("unit_forget_bias", true);
+      if (cell == RNN::Cell::gru) o.reset_after = cfg.boolean("reset_after", true);
+      o.return_sequences = cfg.boolean("return_sequences", false);
+      o.go_backwards = cfg.boolean("go_backwards", false);
+      cfg.require_null({"kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                        "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+                        "bias_constraint"});
+      // Not implemented yet: an error naming the key rather than a silently different model.
+      cfg.require_value("dropout", 0.0);
+      cfg.require_value("recurrent_dropout", 0.0);
+      cfg.require_value("return_state", false);  // layers have one output in fitrun
+      cfg.require_value("stateful", false);
+      cfg.require_value("time_major", false);
+      // Implementation hints that do not change the maths.
+      cfg.ignore({"seed", "unroll", "implementation", "use_cudnn"});
+      const int64_t units = cfg.positive_int("units");
+      switch (cell) {
+        case RNN::Cell::simple: return cfg.finish(std::make_shared<SimpleRNN>(units, o));
+        case RNN::Cell::lstm: return cfg.finish(std::make_shared<LSTM>(units, o));
+        default: return cfg.finish(std::make_shared<GRU>(units, o));
+      }
+    };
+  };
+  r["MultiHeadAttention"] = [](const json& c) {
+    ConfigReader cfg(c);
+    MultiHeadAttentionOptions o;
+    o.name = cfg.name();
+    const int64_t heads = cfg.positive_int("num_heads");
+    const int64_t key_dim = cfg.positive_int("key_dim");
+    if (cfg.has("value_dim")) o.value_dim = cfg.positive_int("value_dim");
+    const double rate = cfg.number("dropout", 0.0, 0.0, 1.0);
+    if (rate >= 1.0) cfg.expected("dropout", "a number in [0, 1)");
+    o.dropout = static_cast<float>(rate);
+    o.use_bias = cfg.boolean("use_bias", true);
+    if (const json* out = cfg.find("output_shape"); out && !out->is_null()) {
+      if (out->is_number_integer() && out->get<int64_t>() > 0) o.output_shape = out->get<int64_t>();
+      else if (out->is_array() && out->size() == 1 && (*out)[0].is_number_integer() &&
+               (*out)[0].get<int64_t>() > 0)
+        o.output_shape = (*out)[0].get<int64_t>();
+      else cfg.expected("output_shape", "a positive integer (the output's last dimension)");
+    }
+    o.kernel_initializer = cfg.initializer("kernel_initializer", "glorot_uniform");
+    o.bias_initializer = cfg.initializer("bias_initializer", "zeros");
+    o.use_causal_mask = cfg.boolean("use_causal_mask", false);
+    cfg.require_null({"attention_axes", "kernel_regularizer", "bias_regularizer",
+                      "activity_regularizer", "kernel_constraint", "bias_constraint"});
+    cfg.ignore({"seed", "flash_attention"});
+    return cfg.finish(std::make_shared<MultiHeadAttention>(heads, key_dim, o));
+  };
+  r["SimpleRNN"] = recurrent(RNN::Cell::simple);
+  r["LSTM"] = recurrent(RNN::Cell::lstm);
+  r["GRU"] = recurrent(RNN::Cell::gru);
+}
+
+}  // namespace fitrun

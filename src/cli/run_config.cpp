@@ -120,6 +120,17 @@ int64_t RunData::n_validation_split() const {
 
 // ---------------------------------------------------------------- model and data fit
 
+namespace {
+/// The setting that preprocesses data from `source`: a run file's /data/preprocessing/<key>,
+/// or the command-line option (--reshape) for data named on the command line.
+std::string preprocessing_setting(const std::string& source, std::string key) {
+  if (source.rfind("--", 0) != 0) return "/data/preprocessing/" + key;
+  for (char& c : key)
+    if (c == '_') c = '-';
+  return "--" + key;
+}
+}  // namespace
+
 void check_model_input(Model& model, const Tensor& x, const std::string& source) {
   if (model.inputs().size() > 1 || model.outputs().size() > 1)
     throw ConfigError("/model: the CLI handles models with one input and one output; this one "
@@ -142,7 +153,8 @@ void check_model_input(Model& model, const Tensor& x, const std::string& source)
     throw ConfigError("/model: input " + in.to_string() + " does not fit the samples of " +
                       source + " " + x.shape().with_batch(-1).to_string() +
                       (in.sample_size() == x.shape().sample_size()
-                           ? " (/data/preprocessing/reshape can reshape them)" : ""));
+                           ? " (" + preprocessing_setting(source, "reshape") + " can reshape them)"
+                           : ""));
 }
 
 Tensor fit_labels_to_model(Model& model, const Tensor& x, const Tensor& y_in,
@@ -173,8 +185,8 @@ Tensor fit_labels_to_model(Model& model, const Tensor& x, const Tensor& y_in,
   if (y.shape().with_batch(-1) != out.with_batch(-1))
     throw ConfigError(what + " " + y.shape().with_batch(-1).to_string() +
                       (y_in.dtype() == DType::int32 && y_in.rank() == 1 && out.rank() == 2
-                           ? " (integer classes: use sparse_categorical_crossentropy, or "
-                             "/data/preprocessing/one_hot)"
+                           ? " (integer classes: use sparse_categorical_crossentropy, or " +
+                                 preprocessing_setting(source, "one_hot") + ")"
                            : ""));
   return y;
 }

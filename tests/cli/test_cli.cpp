@@ -109,6 +109,22 @@ TEST_CASE("fitrun train writes the output folder and prints progress and test me
     CHECK(again.rc == 0);
     CHECK(again.out == "out: the run is complete (2/2 epochs); nothing to do\n");
   }
+  SECTION("a run file may name a saved model and keep its compile settings") {
+    json next = iris_run(tmp.path / "next", 1);
+    next["model"] = (out / "model.h5").string();
+    next.erase("compile");
+    next["callbacks"] = json::array({{{"class_name", "EarlyStopping"}, {"config", {{"patience", 0}}}}});
+    write_file(tmp.path / "next.json", next.dump());
+    const Result bad = run_cli("validate next.json --set callbacks.0.config.patience=-1", tmp.path);
+    CHECK(bad.rc == 2);
+    CHECK(bad.err == "--set callbacks.0.config.patience=-1: /callbacks/0/config/patience: "
+                     "expected a non-negative integer, got -1\n");
+    const Result r = run_cli("train next.json", tmp.path);
+    INFO(r.err);
+    REQUIRE(r.rc == 0);
+    // The optimizer state came along: its step counter continues from the saved model's.
+    CHECK(load_model((tmp.path / "next/model.h5").string())->optimizer().iterations() == 3 * 7);
+  }
   SECTION("summary of the saved model") {
     const Result s = run_cli("summary out/model.h5", tmp.path);
     CHECK(s.rc == 0);

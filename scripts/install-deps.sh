@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev nlohmann-json3-dev libhdf5-dev libspdlog-dev libfmt-dev
   catch2 libcli11-dev zlib1g-dev libcurl4-openssl-dev
-  clang-tools-19  # clang-repl-19: CI replays the tutorial notebooks in it (docs/notebooks.md)
+  clang-tools-19 python3-nbformat  # CI replays the tutorial notebooks in clang-repl-19 (docs/notebooks.md)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -146,6 +146,13 @@ def is_definition(chunk):
 
 def lint(nb, path):
     errors = []
+    try:  # the nbformat 4 JSON schema, when python3-nbformat is installed
+        import nbformat
+        nbformat.validate(nbformat.from_dict(nb))
+    except ImportError:
+        pass
+    except Exception as e:  # nbformat.ValidationError
+        errors.append("not a valid nbformat 4 notebook: %s" % str(e).split("\n")[0])
     meta = nb.get("metadata", {})
     ks = meta.get("kernelspec", {})
     if {k: ks.get(k) for k in KERNELSPEC} != KERNELSPEC:

@@ -18,7 +18,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 # steps per repeat for each model, chosen so a repeat takes about a second on 2 cores
-STEPS = {"mlp": 40, "cnn": 20}
+STEPS = {"mlp": 40, "cnn": 20, "lstm": 8, "transformer": 4}
 
 
 def run(cmd, env):

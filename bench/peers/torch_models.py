@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch (CPU) peer for the fitrun training benchmarks.
 
-    python3 bench/peers/torch_models.py {mlp,cnn} [--batch B] [--steps S] [--warmup W]
+    python3 bench/peers/torch_models.py {mlp,cnn,lstm,transformer} [--batch B] [--steps S] [--warmup W]
                                         [--threads T] [--repeats R]
 
 Trains on pre-generated random batches (data generation is not timed): W warm-up train steps
@@ -15,6 +15,9 @@ on stdout; diagnostics go to stderr.
        on the 2-core dev VM (torch 2.15.0, batch 64, 2 threads, interleaved A/B on a quiet
        machine: ~2430 vs ~2020 samples/s for contiguous NCHW, ~+20%). --layout contiguous forces
        NCHW; --layout auto re-measures both and keeps the faster.
+  lstm: nn.LSTM(32, 128) over 50 steps (batch_first), the last output into Linear(128, 10).
+  transformer: 2 x nn.TransformerEncoderLayer(128, 4 heads, feed-forward 256, dropout 0,
+       post-norm, ReLU) over 64 steps of 128 features, mean over steps, Linear(128, 10).
 
 Threads: --threads T, else $OMP_NUM_THREADS, else all cores. OMP_NUM_THREADS/MKL_NUM_THREADS are
 set to T before torch is imported and torch.set_num_threads(T) is called.
@@ -37,7 +40,7 @@ import time
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("model", choices=["mlp", "cnn"])
+    p.add_argument("model", choices=["mlp", "cnn", "lstm", "transformer"])
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=0, help="timed steps per repeat (0 = auto)")
     p.add_argument("--warmup", type=int, default=10)
@@ -72,7 +75,32 @@ from torch import nn  # noqa: E402
 torch.set_num_threads(args.threads)
 
 
+class LastLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(32, 128, batch_first=True)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.head(self.lstm(x)[0][:, -1])
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(128, 4, dim_feedforward=256, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.head(self.encoder(x).mean(dim=1))
+
+
 def build(model, memory_format):
+    if model == "lstm":
+        return LastLSTM()
+    if model == "transformer":
+        return Encoder()
     if model == "mlp":
         net = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
     else:
@@ -86,7 +114,8 @@ def build(model, memory_format):
 
 def make_batches(model, memory_format):
     g = torch.Generator().manual_seed(args.seed + 1)
-    shape = (args.batch, 784) if model == "mlp" else (args.batch, 1, 28, 28)
+    shape = {"mlp": (args.batch, 784), "lstm": (args.batch, 50, 32),
+             "transformer": (args.batch, 64, 128)}.get(model, (args.batch, 1, 28, 28))
     out = []
     for _ in range(args.nbatches):
         x = torch.randn(shape, generator=g, dtype=torch.float32)

@@ -7,11 +7,12 @@
 
 namespace fitrun::optimizers {
 
-Adagrad::Adagrad(AdagradOptions o) : Optimizer("adagrad", o.learning_rate), opts_(o) {
+Adagrad::Adagrad(AdagradOptions o)
+    : Optimizer("adagrad", o.learning_rate, o.weight_decay, BaseOptimizerOptions::from(o)),
+      opts_(o) {
   if (o.initial_accumulator_value < 0.0)
     throw ConfigError("Adagrad: initial_accumulator_value must be non-negative, got " +
                       std::to_string(o.initial_accumulator_value));
-  weight_decay_ = o.weight_decay;
 }
 
 json Adagrad::get_config() const {

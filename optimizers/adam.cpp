@@ -10,9 +10,9 @@ namespace fitrun::optimizers {
 
 Adam::Adam(AdamOptions o) : Adam("adam", o) {}
 
-Adam::Adam(std::string name, AdamOptions o) : Optimizer(std::move(name), o.learning_rate), opts_(o) {
-  weight_decay_ = o.weight_decay;
-}
+Adam::Adam(std::string name, AdamOptions o)
+    : Optimizer(std::move(name), o.learning_rate, o.weight_decay, BaseOptimizerOptions::from(o)),
+      opts_(o) {}
 
 std::vector<std::string> Adam::slot_names() const {
   if (opts_.amsgrad) return {"momentum", "velocity", "velocity_hat"};
@@ -33,7 +33,7 @@ json Adam::get_config() const {
 void Adam::update(float* w, const float* g, std::vector<Tensor>& slots, int64_t n, float lr) {
   // Scalars in float32 as Keras computes them for a float32 variable; (1 - beta) is formed in
   // double first, as Python does before the cast.
-  const float t = static_cast<float>(iterations() + 1);
+  const float t = static_cast<float>(updates() + 1);
   const float beta_1_power = std::pow(static_cast<float>(opts_.beta_1), t);
   const float beta_2_power = std::pow(static_cast<float>(opts_.beta_2), t);
   const float alpha = lr * std::sqrt(1.f - beta_2_power) / (1.f - beta_1_power);
@@ -62,12 +62,28 @@ void Adam::update(float* w, const float* g, std::vector<Tensor>& slots, int64_t 
   }
 }
 
-AdamW::AdamW(AdamWOptions o)
-    : Adam("adamw", AdamOptions{.learning_rate = o.learning_rate,
-                                .beta_1 = o.beta_1,
-                                .beta_2 = o.beta_2,
-                                .epsilon = o.epsilon,
-                                .amsgrad = o.amsgrad,
-                                .weight_decay = o.weight_decay}) {}
+namespace {
+AdamOptions adam_options(const AdamWOptions& w) {
+  AdamOptions o;
+  o.learning_rate = w.learning_rate;
+  o.beta_1 = w.beta_1;
+  o.beta_2 = w.beta_2;
+  o.epsilon = w.epsilon;
+  o.amsgrad = w.amsgrad;
+  o.weight_decay = w.weight_decay;
+  const BaseOptimizerOptions b = BaseOptimizerOptions::from(w);
+  o.clipnorm = b.clipnorm;
+  o.clipvalue = b.clipvalue;
+  o.global_clipnorm = b.global_clipnorm;
+  o.use_ema = b.use_ema;
+  o.ema_momentum = b.ema_momentum;
+  o.ema_overwrite_frequency = b.ema_overwrite_frequency;
+  o.loss_scale_factor = b.loss_scale_factor;
+  o.gradient_accumulation_steps = b.gradient_accumulation_steps;
+  return o;
+}
+}  // namespace
+
+AdamW::AdamW(AdamWOptions o) : Adam("adamw", adam_options(o)) {}
 
 }  // namespace fitrun::optimizers

@@ -1,13 +1,60 @@
-// Optimizer base: slot creation, the per-step loop over variables (decoupled weight decay, then
-// the subclass' update rule) and the name registry.
+// Optimizer base: slot creation, the per-step pipeline of Keras' BaseOptimizer.apply (loss
+// unscaling, gradient accumulation, clipping, decoupled weight decay, the subclass' update rule,
+// EMA, constraints) and the name registry. Every stage works in place, allocation-free.
 #include "fitrun/optimizers/optimizer.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 
+#include "fitrun/constraints.hpp"
 #include "fitrun/error.hpp"
 
 namespace fitrun::optimizers {
+
+Optimizer::Optimizer(std::string name, LearningRate learning_rate, double weight_decay,
+                     BaseOptimizerOptions base)
+    : weight_decay_(weight_decay), name_(std::move(name)),
+      learning_rate_(std::move(learning_rate)), base_(base) {
+  // Keras' argument checks, with its wording.
+  auto fail = [&](const std::string& what) { throw ConfigError(name_ + ": " + what); };
+  if (!learning_rate_.is_schedule() && !(learning_rate_.value() >= 0))
+    fail("learning_rate must be >= 0, got " + std::to_string(learning_rate_.value()));
+  if (!(weight_decay >= 0)) fail("weight_decay must be >= 0, got " + std::to_string(weight_decay));
+  for (auto [key, v] : {std::pair{"clipnorm", base.clipnorm},
+                        std::pair{"clipvalue", base.clipvalue},
+                        std::pair{"global_clipnorm", base.global_clipnorm}})
+    if (v && !(*v > 0)) fail(std::string(key) + " must be > 0, got " + std::to_string(*v));
+  int clips = base.clipnorm.has_value() + base.clipvalue.has_value() +
+              base.global_clipnorm.has_value();
+  if (clips > 1) fail("only one of clipnorm, clipvalue and global_clipnorm can be set");
+  if (base.use_ema && !(base.ema_momentum >= 0 && base.ema_momentum <= 1))
+    fail("ema_momentum must be in the range [0, 1], got " + std::to_string(base.ema_momentum));
+  if (base.use_ema && base.ema_overwrite_frequency && *base.ema_overwrite_frequency < 1)
+    fail("ema_overwrite_frequency must be an integer >= 1 or None, got " +
+         std::to_string(*base.ema_overwrite_frequency));
+  if (base.gradient_accumulation_steps && *base.gradient_accumulation_steps < 2)
+    fail("gradient_accumulation_steps must be an integer >= 2, got " +
+         std::to_string(*base.gradient_accumulation_steps));
+  if (base.loss_scale_factor && !(*base.loss_scale_factor > 0))
+    fail("loss_scale_factor must be > 0, got " + std::to_string(*base.loss_scale_factor));
+}
+
+void Optimizer::set_learning_rate(double lr) {
+  if (learning_rate_.is_schedule())
+    throw Error(name_ + ": this optimizer was created with a learning-rate schedule (" +
+                learning_rate_.schedule()->class_name() +
+                ") as its learning_rate, hence its learning rate is not settable; create it "
+                "with a number learning_rate instead");
+  if (!(lr >= 0)) throw Error(name_ + ": learning rate must be >= 0, got " + std::to_string(lr));
+  learning_rate_ = LearningRate(lr);
+}
+
+int64_t Optimizer::updates() const {
+  return base_.gradient_accumulation_steps ? iterations_ / *base_.gradient_accumulation_steps
+                                           : iterations_;
+}
 
 std::vector<Tensor> Optimizer::make_slots(const Variable& v) const {
   std::vector<Tensor> slots;
@@ -19,11 +66,25 @@ std::vector<Tensor> Optimizer::make_slots(const Variable& v) const {
   return slots;
 }
 
+namespace {
+Tensor zeros_like(const Variable& v) {
+  Tensor t(v.value.shape(), DType::float32, v.value.device());
+  t.fill(0.f);
+  return t;
+}
+}  // namespace
+
 void Optimizer::build(const std::vector<VariablePtr>& variables) {
   slots_.assign(variables.size(), {});
-  for (size_t i = 0; i < variables.size(); ++i)
+  averages_.assign(base_.use_ema ? variables.size() : 0, Tensor());
+  accumulators_.assign(base_.gradient_accumulation_steps ? variables.size() : 0, Tensor());
+  for (size_t i = 0; i < variables.size(); ++i) {
     // Keras builds slots for trainable variables only; an empty list keeps indices aligned.
-    if (variables[i]->trainable) slots_[i] = make_slots(*variables[i]);
+    if (!variables[i]->trainable) continue;
+    slots_[i] = make_slots(*variables[i]);
+    if (base_.use_ema) averages_[i] = zeros_like(*variables[i]);
+    if (base_.gradient_accumulation_steps) accumulators_[i] = zeros_like(*variables[i]);
+  }
 }
 
 // A wrong dtype, gradient shape or slot list is a bug upstream; say which variable.
@@ -42,44 +103,157 @@ void Optimizer::check_variable(const Variable& v, const std::vector<Tensor>& slo
                      " slots of that shape)");
 }
 
+bool Optimizer::prepare_gradient(size_t i, Variable& v, bool update_step) {
+  const int64_t n = v.value.size();
+  float* g = v.grad.data<float>();
+  const float inv_scale =
+      base_.loss_scale_factor ? static_cast<float>(1.0 / *base_.loss_scale_factor) : 1.f;
+  if (!base_.gradient_accumulation_steps) {
+    if (inv_scale != 1.f) {
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) g[j] *= inv_scale;
+    }
+    return true;
+  }
+  Tensor& acc_t = accumulators_[i];
+  if (!acc_t.defined()) acc_t = zeros_like(v);
+  float* acc = acc_t.data<float>();
+  if (!update_step) {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) acc[j] += g[j] * inv_scale;
+    return false;
+  }
+  // The update uses the mean of the accumulated gradients and this one; then restart.
+  const float steps = static_cast<float>(*base_.gradient_accumulation_steps);
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) {
+    g[j] = (g[j] * inv_scale + acc[j]) / steps;
+    acc[j] = 0.f;
+  }
+  return true;
+}
+
+void Optimizer::clip_gradients(const std::vector<VariablePtr>& variables) {
+  auto each_grad = [&](auto&& f) {
+    for (const auto& vp : variables)
+      if (vp->trainable && vp->grad.defined()) f(vp->grad.data<float>(), vp->grad.size());
+  };
+  auto sum_squares = [](const float* g, int64_t n) {
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = 0; j < n; ++j) s += static_cast<double>(g[j]) * g[j];
+    return s;
+  };
+  if (base_.clipnorm) {
+    // Keras' _clip_by_norm: g * c / max(||g||, c), per tensor.
+    const float c = static_cast<float>(*base_.clipnorm);
+    each_grad([&](float* g, int64_t n) {
+      const float norm = static_cast<float>(std::sqrt(sum_squares(g, n)));
+      const float denom = std::max(norm, c);
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) g[j] = g[j] * c / denom;
+    });
+  } else if (base_.global_clipnorm) {
+    // Keras' clip_by_global_norm: scale = c * min(1/norm, 1/c); NaN/inf norms poison the
+    // gradients (norm - norm) rather than pass them unclipped.
+    double total = 0;
+    each_grad([&](float* g, int64_t n) { total += sum_squares(g, n); });
+    const float norm = static_cast<float>(std::sqrt(total));
+    const float c = static_cast<float>(*base_.global_clipnorm);
+    const float scale = c * std::min(1.f / norm, 1.f / c) + (norm - norm);
+    if (scale == 1.f) return;
+    each_grad([&](float* g, int64_t n) {
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) g[j] *= scale;
+    });
+  } else if (base_.clipvalue) {
+    const float v = static_cast<float>(*base_.clipvalue);
+    each_grad([&](float* g, int64_t n) {
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) g[j] = std::min(std::max(g[j], -v), v);
+    });
+  }
+}
+
+void Optimizer::update_moving_averages(const std::vector<VariablePtr>& variables) {
+  // Keras: momentum is 0 at the first update (the average starts as the weights).
+  const float mu = updates() != 0 ? static_cast<float>(base_.ema_momentum) : 0.f;
+  const bool overwrite = base_.ema_overwrite_frequency &&
+                         (updates() + 1) % *base_.ema_overwrite_frequency == 0;
+  for (size_t i = 0; i < variables.size(); ++i) {
+    Variable& v = *variables[i];
+    if (!v.trainable) continue;
+    if (!averages_[i].defined()) averages_[i] = zeros_like(v);
+    float* avg = averages_[i].data<float>();
+    float* w = v.value.data<float>();
+    const int64_t n = v.value.size();
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) avg[j] = mu * avg[j] + (1.f - mu) * w[j];
+    if (overwrite) std::copy(avg, avg + n, w);
+  }
+}
+
 void Optimizer::apply(const std::vector<VariablePtr>& variables) {
   // Comparing counts (not a "built" flag) keeps slots that a checkpoint loader filled in.
   if (slots_.size() != variables.size()) build(variables);
-  const float lr = static_cast<float>(learning_rate_);
-  const float wd = static_cast<float>(weight_decay_);
+  const bool update_step = !base_.gradient_accumulation_steps ||
+                           (iterations_ + 1) % *base_.gradient_accumulation_steps == 0;
+  bool any = false;
   for (size_t i = 0; i < variables.size(); ++i) {
     Variable& v = *variables[i];
     if (!v.trainable || !v.grad.defined()) continue;
     // A variable made trainable after the first step gets its slots now.
     if (slots_[i].empty()) slots_[i] = make_slots(v);
     check_variable(v, slots_[i]);
-    const int64_t n = v.value.size();
-    float* w = v.value.data<float>();
-    const float* g = v.grad.data<float>();
-    if (wd != 0.f) {
-      // Keras' _apply_weight_decay: w = w - w*wd*lr, before the update.
-#pragma omp simd
-      for (int64_t j = 0; j < n; ++j) w[j] = w[j] - w[j] * wd * lr;
-    }
-    update(w, g, slots_[i], n, lr);
+    any = prepare_gradient(i, v, update_step) || any;
   }
+  if (any) {
+    clip_gradients(variables);
+    const float lr = static_cast<float>(learning_rate());
+    const float wd = static_cast<float>(weight_decay_);
+    for (size_t i = 0; i < variables.size(); ++i) {
+      Variable& v = *variables[i];
+      if (!v.trainable || !v.grad.defined()) continue;
+      const int64_t n = v.value.size();
+      float* w = v.value.data<float>();
+      if (wd != 0.f) {
+        // Keras' _apply_weight_decay: w = w - w*wd*lr, before the update.
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) w[j] = w[j] - w[j] * wd * lr;
+      }
+      update(w, v.grad.data<float>(), slots_[i], n, lr);
+    }
+  }
+  if (base_.use_ema) update_moving_averages(variables);
+  // Constraints project the weights after every step, as Keras' apply() does.
+  for (const auto& vp : variables)
+    if (vp->trainable && vp->constraint) vp->constraint->apply(vp->value);
   ++iterations_;
 }
 
+void Optimizer::finalize_variable_values(const std::vector<VariablePtr>& variables) {
+  if (!base_.use_ema || averages_.size() != variables.size()) return;
+  for (size_t i = 0; i < variables.size(); ++i)
+    if (variables[i]->trainable && averages_[i].defined())
+      std::copy(averages_[i].data<float>(), averages_[i].data<float>() + averages_[i].size(),
+                variables[i]->value.data<float>());
+}
+
 json Optimizer::get_config() const {
-  // fitrun has no clipping, EMA, loss scaling or accumulation: those keys carry Keras' defaults
-  // so that Keras reads the config back unchanged.
+  auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
+  json lr = learning_rate_.is_schedule() ? schedules::serialize(*learning_rate_.schedule())
+                                         : json(learning_rate_.value());
   return json{{"name", name_},
-              {"learning_rate", learning_rate_},
+              {"learning_rate", lr},
               {"weight_decay", weight_decay_ != 0.0 ? json(weight_decay_) : json(nullptr)},
-              {"clipnorm", nullptr},
-              {"global_clipnorm", nullptr},
-              {"clipvalue", nullptr},
-              {"use_ema", false},
-              {"ema_momentum", 0.99},
-              {"ema_overwrite_frequency", nullptr},
-              {"loss_scale_factor", nullptr},
-              {"gradient_accumulation_steps", nullptr}};
+              {"clipnorm", opt(base_.clipnorm)},
+              {"global_clipnorm", opt(base_.global_clipnorm)},
+              {"clipvalue", opt(base_.clipvalue)},
+              {"use_ema", base_.use_ema},
+              {"ema_momentum", base_.ema_momentum},
+              {"ema_overwrite_frequency", opt(base_.ema_overwrite_frequency)},
+              {"loss_scale_factor", opt(base_.loss_scale_factor)},
+              {"gradient_accumulation_steps", opt(base_.gradient_accumulation_steps)}};
 }
 
 std::shared_ptr<Optimizer> Optimizer::get(const std::string& name) {

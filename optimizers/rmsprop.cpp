@@ -7,9 +7,9 @@
 
 namespace fitrun::optimizers {
 
-RMSprop::RMSprop(RMSpropOptions o) : Optimizer("rmsprop", o.learning_rate), opts_(o) {
-  weight_decay_ = o.weight_decay;
-}
+RMSprop::RMSprop(RMSpropOptions o)
+    : Optimizer("rmsprop", o.learning_rate, o.weight_decay, BaseOptimizerOptions::from(o)),
+      opts_(o) {}
 
 // Slot order follows Keras' build(): velocity, then momentum, then average_gradient.
 int RMSprop::num_slots() const { return 1 + (opts_.momentum > 0.0) + opts_.centered; }

@@ -5,11 +5,11 @@
 
 namespace fitrun::optimizers {
 
-SGD::SGD(SGDOptions o) : Optimizer("SGD", o.learning_rate), opts_(o) {
+SGD::SGD(SGDOptions o)
+    : Optimizer("SGD", o.learning_rate, o.weight_decay, BaseOptimizerOptions::from(o)), opts_(o) {
   if (o.momentum < 0.0 || o.momentum > 1.0)
     throw ConfigError("SGD: momentum must be a float in [0, 1], got " +
                       std::to_string(o.momentum));
-  weight_decay_ = o.weight_decay;
 }
 
 std::vector<std::string> SGD::slot_names() const {

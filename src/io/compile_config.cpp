@@ -37,23 +37,38 @@ Serialized read_serialized(const json& j, const std::string& path, const char* w
   return s;
 }
 
-/// Arguments fitrun's optimizers do not implement, accepted at Keras' defaults.
-void optimizer_base_keys(const ConfigReader& c) {
-  c.ignore({"name", "jit_compile", "ema_momentum"});
-  c.require_null({"clipnorm", "global_clipnorm", "clipvalue", "ema_overwrite_frequency",
-                  "loss_scale_factor", "gradient_accumulation_steps"});
-  c.require_value("use_ema", false);
+/// Keras' base-optimizer arguments (clipping, EMA, loss scaling, accumulation) into `o`, and
+/// the keys fitrun has no use for.
+template <class O>
+void optimizer_base_keys(const ConfigReader& c, O& o) {
+  c.ignore({"name", "jit_compile"});
+  auto opt_number = [&](const char* key) {
+    return c.has(key) ? std::optional<double>(c.number(key, 0.0, 1e30)) : std::nullopt;
+  };
+  auto opt_int = [&](const char* key, int64_t min) {
+    return c.has(key) ? std::optional<int64_t>(c.integer(key, min, int64_t(1) << 53))
+                      : std::nullopt;
+  };
+  o.clipnorm = opt_number("clipnorm");
+  o.global_clipnorm = opt_number("global_clipnorm");
+  o.clipvalue = opt_number("clipvalue");
+  o.use_ema = c.boolean("use_ema", false);
+  o.ema_momentum = c.number("ema_momentum", 0.99, 0.0, 1.0);
+  o.ema_overwrite_frequency = opt_int("ema_overwrite_frequency", 1);
+  o.loss_scale_factor = opt_number("loss_scale_factor");
+  o.gradient_accumulation_steps = opt_int("gradient_accumulation_steps", 2);
   c.require_value("is_legacy_optimizer", false);
   c.require_value("decay", 0.0);  // tf.keras' legacy optimizers
 }
 
-double learning_rate(const ConfigReader& c, double fallback) {
+/// A number, or a serialized LearningRateSchedule (Keras writes the schedule object).
+optimizers::LearningRate learning_rate(const ConfigReader& c, const optimizers::LearningRate& fallback) {
   const char* key = c.has("learning_rate") ? "learning_rate" : c.has("lr") ? "lr" : "learning_rate";
   c.find("lr");
   if (const json* v = c.find(key); v && v->is_object())
-    c.fail(key, "learning-rate schedules are not supported in configs yet; got " +
-                    io::describe(*v));
-  return c.number(key, fallback, 0.0, 1e30);
+    return optimizers::schedules::schedule_from_config(*v, c.path(key));
+  if (!c.has(key)) return fallback;
+  return c.number(key, 0.0, 1e30);
 }
 
 double weight_decay(const ConfigReader& c, double fallback) {
@@ -99,7 +114,6 @@ std::shared_ptr<Optimizer> deserialize(const json& config, const std::string& pa
   static const json empty = json::object();
   ConfigReader c(s.config ? *s.config : empty, s.config_path);
   const std::string cls = strip_prefix(s.class_name);
-  optimizer_base_keys(c);
   std::shared_ptr<Optimizer> out;
   if (cls == "SGD" || cls == "sgd") {
     SGDOptions o;
@@ -107,6 +121,7 @@ std::shared_ptr<Optimizer> deserialize(const json& config, const std::string& pa
     o.momentum = c.number("momentum", o.momentum, 0.0, 1.0);
     o.nesterov = c.boolean("nesterov", o.nesterov);
     o.weight_decay = weight_decay(c, o.weight_decay);
+    optimizer_base_keys(c, o);
     out = std::make_shared<SGD>(o);
   } else if (cls == "Adam" || cls == "adam") {
     AdamOptions o;
@@ -116,6 +131,7 @@ std::shared_ptr<Optimizer> deserialize(const json& config, const std::string& pa
     o.epsilon = c.number("epsilon", o.epsilon, 0.0, 1e30);
     o.amsgrad = c.boolean("amsgrad", o.amsgrad);
     o.weight_decay = weight_decay(c, o.weight_decay);
+    optimizer_base_keys(c, o);
     out = std::make_shared<Adam>(o);
   } else if (cls == "AdamW" || cls == "adamw") {
     AdamWOptions o;
@@ -125,6 +141,7 @@ std::shared_ptr<Optimizer> deserialize(const json& config, const std::string& pa
     o.epsilon = c.number("epsilon", o.epsilon, 0.0, 1e30);
     o.amsgrad = c.boolean("amsgrad", o.amsgrad);
     o.weight_decay = weight_decay(c, o.weight_decay);
+    optimizer_base_keys(c, o);
     out = std::make_shared<AdamW>(o);
   } else if (cls == "RMSprop" || cls == "rmsprop") {
     RMSpropOptions o;
@@ -134,6 +151,7 @@ std::shared_ptr<Optimizer> deserialize(const json& config, const std::string& pa
     o.epsilon = c.number("epsilon", o.epsilon, 0.0, 1e30);
     o.centered = c.boolean("centered", o.centered);
     o.weight_decay = weight_decay(c, o.weight_decay);
+    optimizer_base_keys(c, o);
     out = std::make_shared<RMSprop>(o);
   } else if (cls == "Adagrad" || cls == "adagrad") {
     AdagradOptions o;
@@ -142,6 +160,7 @@ std::shared_ptr<Optimizer> deserialize(const json& config, const std::string& pa
         c.number("initial_accumulator_value", o.initial_accumulator_value, 0.0, 1e30);
     o.epsilon = c.number("epsilon", o.epsilon, 0.0, 1e30);
     o.weight_decay = weight_decay(c, o.weight_decay);
+    optimizer_base_keys(c, o);
     out = std::make_shared<Adagrad>(o);
   } else {
     throw ConfigError(path + "/class_name: unknown optimizer \"" + s.class_name +

@@ -278,9 +278,11 @@ void read_legacy_weights(const Group& g, Model& model, const LoadWeightsOptions&
 
 // ================================================================ optimizer state
 
-/// The optimizer's state in Keras 3's order: iteration, learning_rate, then each trainable
-/// variable's slots (Adam: momentum, velocity). Legacy files name the datasets
-/// "<optimizer>/<name>" and list them in weight_names; .weights.h5 numbers them.
+/// The optimizer's state in Keras 3's order: iteration, learning_rate (a constant learning rate
+/// only), the EMA averages and gradient accumulators of every variable (when enabled, as
+/// Keras' BaseOptimizer.build adds them), then each trainable variable's slots (Adam:
+/// momentum, velocity). Legacy files name the datasets "<optimizer>/<name>" and list them in
+/// weight_names; .weights.h5 numbers them.
 void write_optimizer_state(const Group& g, const Model& model, bool keras3_names) {
   optimizers::Optimizer& opt = model.optimizer();
   const std::vector<VariablePtr> vars = optimizer_variables(model);
@@ -293,8 +295,19 @@ void write_optimizer_state(const Group& g, const Model& model, bool keras3_names
     return names.back();
   };
   g.write_int64(name("iteration"), opt.iterations());
-  g.write_float(name("learning_rate"),
-                Tensor::full(Shape{}, static_cast<float>(opt.learning_rate())));
+  if (!opt.learning_rate_schedule())
+    g.write_float(name("learning_rate"),
+                  Tensor::full(Shape{}, static_cast<float>(opt.learning_rate())));
+  auto var_name = [&](size_t i) {
+    std::string var = vars[i]->path;
+    std::replace(var.begin(), var.end(), '/', '_');
+    return var;
+  };
+  for (auto [tensors, suffix] : {std::pair{&opt.averages(), "_average"},
+                                 std::pair{&opt.accumulators(), "_gradient_accumulator"}})
+    if (built && tensors->size() == vars.size())
+      for (size_t i : keras_slot_order(model))
+        if ((*tensors)[i].defined()) g.write_float(name(var_name(i) + suffix), (*tensors)[i]);
   if (built)
     for (size_t i : keras_slot_order(model))
       for (size_t k = 0; k < slots[i].size(); ++k) {
@@ -319,12 +332,21 @@ void read_optimizer_state(const Group& g, Model& model, const std::vector<std::s
   if (iteration < 0) throw IOError(where + ": negative optimizer iteration " + std::to_string(iteration));
   // A fresh set of slots tells how many tensors this optimizer keeps per variable.
   std::vector<std::vector<Tensor>> saved_slots = opt.slots();
+  std::vector<Tensor> saved_averages = opt.averages(), saved_accumulators = opt.accumulators();
   opt.build(vars);
   std::vector<std::vector<Tensor>> fresh = opt.slots();
+  std::vector<Tensor> averages = opt.averages(), accumulators = opt.accumulators();
   opt.slots() = saved_slots;
+  opt.averages() = saved_averages;
+  opt.accumulators() = saved_accumulators;
   size_t expected = 0;
   for (const auto& s : fresh) expected += s.size();
+  for (const auto* extra : {&averages, &accumulators})
+    for (const Tensor& t : *extra) expected += t.defined();
   const Tensor* first_slot = nullptr;
+  for (const auto* extra : {&averages, &accumulators})
+    for (size_t i : keras_slot_order(model))
+      if (i < extra->size() && (*extra)[i].defined() && !first_slot) first_slot = &(*extra)[i];
   for (size_t i : keras_slot_order(model))
     if (!fresh[i].empty() && !first_slot) first_slot = &fresh[i][0];
   // Keras 3 and fitrun: iteration, learning_rate, slots. tf.keras: iteration, slots. An
@@ -356,24 +378,33 @@ void read_optimizer_state(const Group& g, Model& model, const std::vector<std::s
   // The saved value is float32: keep the configured double when it rounds to the same float.
   auto restore_scalars = [&] {
     opt.set_iterations(iteration);
-    if (has_lr && static_cast<float>(lr) != static_cast<float>(opt.learning_rate()))
+    if (has_lr && !opt.learning_rate_schedule() &&
+        static_cast<float>(lr) != static_cast<float>(opt.learning_rate()))
       opt.set_learning_rate(lr);
   };
   if (!with_slots) {
     restore_scalars();
     return;
   }
-  for (size_t i : keras_slot_order(model))
-    for (Tensor& slot : fresh[i]) {
-      if (g.dataset_shape(names[next]) != slot.shape()) {
-        spdlog::warn("{}: optimizer slot {} has shape {}, expected {}; the optimizer starts fresh",
-                     where, g.path(names[next]), g.dataset_shape(names[next]).to_string(),
-                     slot.shape().to_string());
-        return;
-      }
-      g.read_float(names[next++], slot);
+  auto read = [&](Tensor& slot) {
+    if (g.dataset_shape(names[next]) != slot.shape()) {
+      spdlog::warn("{}: optimizer slot {} has shape {}, expected {}; the optimizer starts fresh",
+                   where, g.path(names[next]), g.dataset_shape(names[next]).to_string(),
+                   slot.shape().to_string());
+      return false;
     }
+    g.read_float(names[next++], slot);
+    return true;
+  };
+  for (auto* extra : {&averages, &accumulators})
+    for (size_t i : keras_slot_order(model))
+      if (i < extra->size() && (*extra)[i].defined() && !read((*extra)[i])) return;
+  for (size_t i : keras_slot_order(model))
+    for (Tensor& slot : fresh[i])
+      if (!read(slot)) return;
   opt.slots() = std::move(fresh);
+  opt.averages() = std::move(averages);
+  opt.accumulators() = std::move(accumulators);
   restore_scalars();
 }
 

@@ -360,9 +360,13 @@ TEST_CASE("config errors name the JSON path", "[io][config][errors]") {
 
   c = json::parse(fixture("keras2_sequential.json"));
   c["config"]["layers"][1]["config"]["kernel_regularizer"] = {{"class_name", "L2"},
-                                                              {"config", {{"l2", 0.01}}}};
+                                                              {"config", {{"l2", "big"}}}};
   CHECK_THAT(error_of([&] { model_from_config(c); }),
-             Contains("/config/layers/1/config/kernel_regularizer: not supported by fitrun"));
+             Contains("/config/layers/1/config/kernel_regularizer"));
+  c["config"]["layers"][1]["config"]["kernel_regularizer"] = nullptr;
+  c["config"]["layers"][1]["config"]["lora_rank"] = 4;
+  CHECK_THAT(error_of([&] { model_from_config(c); }),
+             Contains("/config/layers/1/config/lora_rank: not supported by fitrun"));
 
   c = json::parse(fixture("keras2_sequential.json"));
   c["config"]["layers"][1]["config"]["activation"] = "relu6";
@@ -457,11 +461,15 @@ TEST_CASE("tf.keras training_config forms compile", "[io][config]") {
   const json with_auc = json::parse(R"({"optimizer": "sgd", "loss": "mse", "metrics": ["AUC"]})");
   CHECK_THAT(error_of([&] { model.compile_from_config(with_auc); }),
              Contains("/metrics/0: unknown metric \"AUC\""));
+  // ... and about optimizer arguments (clipnorm is supported, a bad value is not).
+  model.compile_from_config(json::parse(R"({"optimizer": {"class_name": "SGD",
+    "config": {"learning_rate": 0.1, "clipnorm": 1.0}}, "loss": "mse"})"));
+  CHECK(model.optimizer().base_options().clipnorm == 1.0);
   CHECK_THAT(error_of([&] {
                model.compile_from_config(json::parse(R"({"optimizer": {"class_name": "SGD",
-                 "config": {"learning_rate": 0.1, "clipnorm": 1.0}}, "loss": "mse"})"));
+                 "config": {"learning_rate": 0.1, "clipnorm": "big"}}, "loss": "mse"})"));
              }),
-             Contains("/optimizer/config/clipnorm: not supported by fitrun"));
+             Contains("/optimizer/config/clipnorm: expected a number in [0.0, 1e+30], got \"big\""));
   // ... while a file from Keras loads without the metric fitrun lacks.
   json c = json::parse(model.to_json());
   c["compile_config"] = with_auc;

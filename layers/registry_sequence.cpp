@@ -6,6 +6,7 @@
 #include "fitrun/layers/embedding.hpp"
 #include "fitrun/layers/masking.hpp"
 #include "fitrun/layers/recurrent.hpp"
+#include "fitrun/layers/time_distributed.hpp"
 #include "io/config_reader.hpp"
 
 namespace fitrun {
@@ -19,8 +20,9 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
     o.name = cfg.name();
     o.embeddings_initializer = cfg.initializer("embeddings_initializer", "uniform");
     o.mask_zero = cfg.boolean("mask_zero", false);
-    cfg.require_null({"embeddings_regularizer", "embeddings_constraint", "activity_regularizer",
-                      "input_length", "lora_rank"});
+    o.embeddings_regularizer = cfg.regularizer("embeddings_regularizer");
+    o.embeddings_constraint = cfg.constraint("embeddings_constraint");
+    cfg.require_null({"input_length", "lora_rank"});
     cfg.require_value("sparse", false);
     cfg.ignore({"lora_alpha", "quantization_config"});
     const int64_t input_dim = cfg.positive_int("input_dim");
@@ -48,9 +50,12 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
       if (cell == RNN::Cell::gru) o.reset_after = cfg.boolean("reset_after", true);
       o.return_sequences = cfg.boolean("return_sequences", false);
       o.go_backwards = cfg.boolean("go_backwards", false);
-      cfg.require_null({"kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-                        "activity_regularizer", "kernel_constraint", "recurrent_constraint",
-                        "bias_constraint"});
+      o.kernel_regularizer = cfg.regularizer("kernel_regularizer");
+      o.recurrent_regularizer = cfg.regularizer("recurrent_regularizer");
+      o.bias_regularizer = cfg.regularizer("bias_regularizer");
+      o.kernel_constraint = cfg.constraint("kernel_constraint");
+      o.recurrent_constraint = cfg.constraint("recurrent_constraint");
+      o.bias_constraint = cfg.constraint("bias_constraint");
       // Not implemented yet: an error naming the key rather than a silently different model.
       cfg.require_value("dropout", 0.0);
       cfg.require_value("recurrent_dropout", 0.0);
@@ -92,6 +97,23 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
                       "activity_regularizer", "kernel_constraint", "bias_constraint"});
     cfg.ignore({"seed", "flash_attention"});
     return cfg.finish(std::make_shared<MultiHeadAttention>(heads, key_dim, o));
+  };
+  r["TimeDistributed"] = [](const json& c) {
+    ConfigReader cfg(c);
+    ConfigReader inner = cfg.object("layer");
+    const std::string cls = inner.string("class_name");
+    inner.ignore({"module", "registered_name", "build_config"});
+    const json* inner_config = inner.find("config");
+    if (!inner_config || !inner_config->is_object())
+      inner.expected("config", "the wrapped layer's config object");
+    inner.check_unknown_keys("TimeDistributed layer");
+    LayerPtr layer;
+    try {
+      layer = layer_from_config(cls, *inner_config);
+    } catch (const ConfigError& e) {
+      throw ConfigError(cfg.path("layer") + ": " + e.what());
+    }
+    return cfg.finish(std::make_shared<TimeDistributed>(layer, cfg.name()));
   };
   r["SimpleRNN"] = recurrent(RNN::Cell::simple);
   r["LSTM"] = recurrent(RNN::Cell::lstm);

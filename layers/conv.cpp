@@ -121,10 +121,10 @@ json conv_config(json c, const ConvOptions& o, Size2 kernel, ActivationFn act) {
   c["use_bias"] = o.use_bias;
   c["kernel_initializer"] = initializer_json(o.kernel_initializer);
   c["bias_initializer"] = initializer_json(o.bias_initializer);
-  c["kernel_regularizer"] = nullptr;
-  c["bias_regularizer"] = nullptr;
-  c["kernel_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
+  c["kernel_regularizer"] = io::serialize_or_null(o.kernel_regularizer);
+  c["bias_regularizer"] = io::serialize_or_null(o.bias_regularizer);
+  c["kernel_constraint"] = io::serialize_or_null(o.kernel_constraint);
+  c["bias_constraint"] = io::serialize_or_null(o.bias_constraint);
   return c;
 }
 
@@ -154,6 +154,7 @@ Conv2D::Conv2D(int64_t filters, Size2 kernel_size, const std::string& activation
       kernel_size_(kernel_size),
       activation_(parse_activation(activation)),
       options_(std::move(options)) {
+  activity_regularizer = options_.activity_regularizer;
   check_positive(filters, "filters", "Conv2D");
   check_positive(kernel_size.h, "kernel_size", "Conv2D");
   check_positive(kernel_size.w, "kernel_size", "Conv2D");
@@ -182,8 +183,10 @@ Shape Conv2D::compute_output_shape(const std::vector<Shape>& s) const {
 void Conv2D::build(const std::vector<Shape>& s) {
   kernel_ = add_weight("kernel", {kernel_size_.h, kernel_size_.w, s[0][3] / options_.groups,
                                   filters_},
-                       options_.kernel_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer);
+                       options_.kernel_initializer,
+                       options_.kernel_regularizer, options_.kernel_constraint);
+  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer,
+                       options_.bias_regularizer, options_.bias_constraint);
 }
 
 void Conv2D::forward(CallContext& ctx, const std::vector<const Tensor*>& in, Tensor& y) {
@@ -221,6 +224,7 @@ Conv1D::Conv1D(int64_t filters, int64_t kernel_size, const std::string& activati
       kernel_size_(kernel_size),
       activation_(parse_activation(activation)),
       options_(std::move(options)) {
+  activity_regularizer = options_.activity_regularizer;
   check_positive(filters, "filters", "Conv1D");
   check_positive(kernel_size, "kernel_size", "Conv1D");
   check_positive(options_.strides, "strides", "Conv1D");
@@ -255,8 +259,10 @@ Shape Conv1D::compute_output_shape(const std::vector<Shape>& s) const {
 
 void Conv1D::build(const std::vector<Shape>& s) {
   kernel_ = add_weight("kernel", {kernel_size_, s[0][2] / options_.groups, filters_},
-                       options_.kernel_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer);
+                       options_.kernel_initializer,
+                       options_.kernel_regularizer, options_.kernel_constraint);
+  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer,
+                       options_.bias_regularizer, options_.bias_constraint);
 }
 
 namespace {
@@ -308,10 +314,10 @@ json Conv1D::get_config() const {
   c["use_bias"] = options_.use_bias;
   c["kernel_initializer"] = initializer_json(options_.kernel_initializer);
   c["bias_initializer"] = initializer_json(options_.bias_initializer);
-  c["kernel_regularizer"] = nullptr;
-  c["bias_regularizer"] = nullptr;
-  c["kernel_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
+  c["kernel_regularizer"] = io::serialize_or_null(options_.kernel_regularizer);
+  c["bias_regularizer"] = io::serialize_or_null(options_.bias_regularizer);
+  c["kernel_constraint"] = io::serialize_or_null(options_.kernel_constraint);
+  c["bias_constraint"] = io::serialize_or_null(options_.bias_constraint);
   return c;
 }
 
@@ -322,6 +328,7 @@ DepthwiseConv2D::DepthwiseConv2D(Size2 kernel_size, const std::string& activatio
       kernel_size_(kernel_size),
       activation_(parse_activation(activation)),
       options_(std::move(options)) {
+  activity_regularizer = options_.activity_regularizer;
   check_positive(kernel_size.h, "kernel_size", "DepthwiseConv2D");
   check_positive(kernel_size.w, "kernel_size", "DepthwiseConv2D");
   check_options(options_, "DepthwiseConv2D");
@@ -343,9 +350,11 @@ Shape DepthwiseConv2D::compute_output_shape(const std::vector<Shape>& s) const {
 void DepthwiseConv2D::build(const std::vector<Shape>& s) {
   kernel_ = add_weight("kernel", {kernel_size_.h, kernel_size_.w, s[0][3],
                                   options_.depth_multiplier},
-                       options_.kernel_initializer);
+                       options_.kernel_initializer,
+                       options_.kernel_regularizer, options_.kernel_constraint);
   if (options_.use_bias)
-    bias_ = add_weight("bias", {s[0][3] * options_.depth_multiplier}, options_.bias_initializer);
+    bias_ = add_weight("bias", {s[0][3] * options_.depth_multiplier}, options_.bias_initializer,
+                       options_.bias_regularizer, options_.bias_constraint);
 }
 
 namespace {
@@ -389,6 +398,7 @@ SeparableConv2D::SeparableConv2D(int64_t filters, Size2 kernel_size,
       kernel_size_(kernel_size),
       activation_(parse_activation(activation)),
       options_(std::move(options)) {
+  activity_regularizer = options_.activity_regularizer;
   check_positive(filters, "filters", "SeparableConv2D");
   check_positive(kernel_size.h, "kernel_size", "SeparableConv2D");
   check_positive(kernel_size.w, "kernel_size", "SeparableConv2D");
@@ -411,10 +421,13 @@ Shape SeparableConv2D::compute_output_shape(const std::vector<Shape>& s) const {
 void SeparableConv2D::build(const std::vector<Shape>& s) {
   const int64_t c = s[0][3], m = options_.depth_multiplier;
   depthwise_ = add_weight("depthwise_kernel", {kernel_size_.h, kernel_size_.w, c, m},
-                          options_.kernel_initializer);
+                          options_.kernel_initializer,
+                       options_.kernel_regularizer, options_.kernel_constraint);
   pointwise_ = add_weight("pointwise_kernel", {1, 1, c * m, filters_},
-                          options_.pointwise_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer);
+                          options_.pointwise_initializer,
+                          options_.pointwise_regularizer, options_.pointwise_constraint);
+  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer,
+                       options_.bias_regularizer, options_.bias_constraint);
 }
 
 void SeparableConv2D::forward(CallContext& ctx, const std::vector<const Tensor*>& in, Tensor& y) {
@@ -456,8 +469,8 @@ json SeparableConv2D::get_config() const {
   c["depth_multiplier"] = options_.depth_multiplier;
   rename_kernel_keys(c, "depthwise");
   c["pointwise_initializer"] = initializer_json(options_.pointwise_initializer);
-  c["pointwise_regularizer"] = nullptr;
-  c["pointwise_constraint"] = nullptr;
+  c["pointwise_regularizer"] = io::serialize_or_null(options_.pointwise_regularizer);
+  c["pointwise_constraint"] = io::serialize_or_null(options_.pointwise_constraint);
   return c;
 }
 
@@ -471,6 +484,7 @@ Conv2DTranspose::Conv2DTranspose(int64_t filters, Size2 kernel_size,
       activation_(parse_activation(activation)),
       options_(std::move(options)),
       output_padding_(output_padding) {
+  activity_regularizer = options_.activity_regularizer;
   check_positive(filters, "filters", "Conv2DTranspose");
   check_positive(kernel_size.h, "kernel_size", "Conv2DTranspose");
   check_positive(kernel_size.w, "kernel_size", "Conv2DTranspose");
@@ -521,8 +535,10 @@ Shape Conv2DTranspose::compute_output_shape(const std::vector<Shape>& s) const {
 
 void Conv2DTranspose::build(const std::vector<Shape>& s) {
   kernel_ = add_weight("kernel", {kernel_size_.h, kernel_size_.w, filters_, s[0][3]},
-                       options_.kernel_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer);
+                       options_.kernel_initializer,
+                       options_.kernel_regularizer, options_.kernel_constraint);
+  if (options_.use_bias) bias_ = add_weight("bias", {filters_}, options_.bias_initializer,
+                       options_.bias_regularizer, options_.bias_constraint);
 }
 
 namespace {

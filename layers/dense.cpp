@@ -16,6 +16,7 @@ Dense::Dense(int64_t units, const std::string& activation, DenseOptions options)
       activation_(parse_activation(activation)),
       options_(std::move(options)) {
   supports_masking_ = true;  // per timestep: a sequence mask passes through (Keras)
+  activity_regularizer = options_.activity_regularizer;
   if (units <= 0)
     throw ConfigError("Dense: units must be a positive integer, got " + std::to_string(units));
 }
@@ -35,8 +36,11 @@ Shape Dense::compute_output_shape(const std::vector<Shape>& s) const {
 void Dense::build(const std::vector<Shape>& s) {
   const int64_t in = s[0].dim(-1);
   if (in <= 0) shape_error("the last input dimension must be known, got " + s[0].to_string());
-  kernel_ = add_weight("kernel", {in, units_}, options_.kernel_initializer);
-  if (options_.use_bias) bias_ = add_weight("bias", {units_}, options_.bias_initializer);
+  kernel_ = add_weight("kernel", {in, units_}, options_.kernel_initializer,
+                       options_.kernel_regularizer, options_.kernel_constraint);
+  if (options_.use_bias)
+    bias_ = add_weight("bias", {units_}, options_.bias_initializer, options_.bias_regularizer,
+                       options_.bias_constraint);
 }
 
 void Dense::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Tensor& y) {
@@ -76,10 +80,10 @@ json Dense::get_config() const {
   c["use_bias"] = options_.use_bias;
   c["kernel_initializer"] = io::serialize_initializer(*options_.kernel_initializer);
   c["bias_initializer"] = io::serialize_initializer(*options_.bias_initializer);
-  c["kernel_regularizer"] = nullptr;
-  c["bias_regularizer"] = nullptr;
-  c["kernel_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
+  c["kernel_regularizer"] = io::serialize_or_null(options_.kernel_regularizer);
+  c["bias_regularizer"] = io::serialize_or_null(options_.bias_regularizer);
+  c["kernel_constraint"] = io::serialize_or_null(options_.kernel_constraint);
+  c["bias_constraint"] = io::serialize_or_null(options_.bias_constraint);
   return c;
 }
 

@@ -23,6 +23,7 @@ Embedding::Embedding(int64_t input_dim, int64_t output_dim, EmbeddingOptions opt
       input_dim_(input_dim),
       output_dim_(output_dim),
       options_(std::move(options)) {
+  activity_regularizer = options_.activity_regularizer;
   if (input_dim <= 0)
     throw ConfigError("Embedding: input_dim must be a positive integer, got " +
                       std::to_string(input_dim));
@@ -41,7 +42,8 @@ Shape Embedding::compute_output_shape(const std::vector<Shape>& s) const {
 
 void Embedding::build(const std::vector<Shape>&) {
   embeddings_ = add_weight("embeddings", {input_dim_, output_dim_},
-                           options_.embeddings_initializer);
+                           options_.embeddings_initializer, options_.embeddings_regularizer,
+                           options_.embeddings_constraint);
 }
 
 void Embedding::forward(CallContext&, const std::vector<const Tensor*>& inputs, Tensor& y) {
@@ -89,9 +91,9 @@ json Embedding::get_config() const {
   c["input_dim"] = input_dim_;
   c["output_dim"] = output_dim_;
   c["embeddings_initializer"] = io::serialize_initializer(*options_.embeddings_initializer);
-  c["embeddings_regularizer"] = nullptr;
-  c["embeddings_constraint"] = nullptr;
-  c["activity_regularizer"] = nullptr;
+  c["embeddings_regularizer"] = io::serialize_or_null(options_.embeddings_regularizer);
+  c["embeddings_constraint"] = io::serialize_or_null(options_.embeddings_constraint);
+  c["activity_regularizer"] = io::serialize_or_null(activity_regularizer);
   c["mask_zero"] = options_.mask_zero;
   return c;
 }

@@ -32,6 +32,7 @@ struct BnState {
 // ================================================================ BatchNormalization
 BatchNormalization::BatchNormalization(BatchNormalizationOptions options)
     : LayerOf<BatchNormalization>(options.name), options_(std::move(options)) {
+  activity_regularizer = options_.activity_regularizer;
   if (!(options_.momentum >= 0.f && options_.momentum <= 1.f))
     throw ConfigError("BatchNormalization: momentum must be in [0, 1], got " +
                       std::to_string(options_.momentum));
@@ -51,8 +52,12 @@ Shape BatchNormalization::compute_output_shape(const std::vector<Shape>& s) cons
 
 void BatchNormalization::build(const std::vector<Shape>& s) {
   const int64_t c = s[0].dim(-1);
-  if (options_.scale) gamma_ = add_weight("gamma", {c}, options_.gamma_initializer);
-  if (options_.center) beta_ = add_weight("beta", {c}, options_.beta_initializer);
+  if (options_.scale)
+    gamma_ = add_weight("gamma", {c}, options_.gamma_initializer, options_.gamma_regularizer,
+                        options_.gamma_constraint);
+  if (options_.center)
+    beta_ = add_weight("beta", {c}, options_.beta_initializer, options_.beta_regularizer,
+                       options_.beta_constraint);
   moving_mean_ = add_weight("moving_mean", {c}, options_.moving_mean_initializer, false);
   moving_variance_ =
       add_weight("moving_variance", {c}, options_.moving_variance_initializer, false);
@@ -108,10 +113,10 @@ json BatchNormalization::get_config() const {
   c["gamma_initializer"] = initializer_json(options_.gamma_initializer);
   c["moving_mean_initializer"] = initializer_json(options_.moving_mean_initializer);
   c["moving_variance_initializer"] = initializer_json(options_.moving_variance_initializer);
-  c["beta_regularizer"] = nullptr;
-  c["gamma_regularizer"] = nullptr;
-  c["beta_constraint"] = nullptr;
-  c["gamma_constraint"] = nullptr;
+  c["beta_regularizer"] = io::serialize_or_null(options_.beta_regularizer);
+  c["gamma_regularizer"] = io::serialize_or_null(options_.gamma_regularizer);
+  c["beta_constraint"] = io::serialize_or_null(options_.beta_constraint);
+  c["gamma_constraint"] = io::serialize_or_null(options_.gamma_constraint);
   c["synchronized"] = false;
   return c;
 }
@@ -119,6 +124,7 @@ json BatchNormalization::get_config() const {
 // ================================================================ LayerNormalization
 LayerNormalization::LayerNormalization(LayerNormalizationOptions options)
     : LayerOf<LayerNormalization>(options.name), options_(std::move(options)) {
+  activity_regularizer = options_.activity_regularizer;
   supports_masking_ = true;  // per timestep: a sequence mask passes through (Keras)
   if (!(options_.epsilon > 0.f))
     throw ConfigError("LayerNormalization: epsilon must be positive, got " +
@@ -136,8 +142,12 @@ Shape LayerNormalization::compute_output_shape(const std::vector<Shape>& s) cons
 
 void LayerNormalization::build(const std::vector<Shape>& s) {
   const int64_t c = s[0].dim(-1);
-  if (options_.scale) gamma_ = add_weight("gamma", {c}, options_.gamma_initializer);
-  if (options_.center) beta_ = add_weight("beta", {c}, options_.beta_initializer);
+  if (options_.scale)
+    gamma_ = add_weight("gamma", {c}, options_.gamma_initializer, options_.gamma_regularizer,
+                        options_.gamma_constraint);
+  if (options_.center)
+    beta_ = add_weight("beta", {c}, options_.beta_initializer, options_.beta_regularizer,
+                       options_.beta_constraint);
 }
 
 void LayerNormalization::forward(CallContext& ctx, const std::vector<const Tensor*>& in,
@@ -173,10 +183,10 @@ json LayerNormalization::get_config() const {
   c["scale"] = options_.scale;
   c["beta_initializer"] = initializer_json(options_.beta_initializer);
   c["gamma_initializer"] = initializer_json(options_.gamma_initializer);
-  c["beta_regularizer"] = nullptr;
-  c["gamma_regularizer"] = nullptr;
-  c["beta_constraint"] = nullptr;
-  c["gamma_constraint"] = nullptr;
+  c["beta_regularizer"] = io::serialize_or_null(options_.beta_regularizer);
+  c["gamma_regularizer"] = io::serialize_or_null(options_.gamma_regularizer);
+  c["beta_constraint"] = io::serialize_or_null(options_.beta_constraint);
+  c["gamma_constraint"] = io::serialize_or_null(options_.gamma_constraint);
   c["rms_scaling"] = false;
   return c;
 }

@@ -77,6 +77,7 @@ RNN::RNN(Cell cell, int64_t units, RNNOptions options)
       options_(std::move(options)),
       act_(rnn_activation(options_.activation, "activation")),
       recurrent_act_(rnn_activation(options_.recurrent_activation, "recurrent_activation")) {
+  activity_regularizer = options_.activity_regularizer;
   if (units <= 0)
     throw ConfigError("recurrent layer: units must be a positive integer, got " +
                       std::to_string(units));
@@ -101,16 +102,20 @@ void RNN::build(const std::vector<Shape>& s) {
   const std::string cell_name = cell_ == Cell::lstm ? "lstm_cell"
                                 : cell_ == Cell::gru ? "gru_cell"
                                                      : "simple_rnn_cell";
-  auto weight = [&](const std::string& n, const Shape& shape, const InitializerRef& init) {
-    VariablePtr v = add_weight(n, shape, init);
+  auto weight = [&](const std::string& n, const Shape& shape, const InitializerRef& init,
+                    const RegularizerRef& reg, const ConstraintRef& con) {
+    VariablePtr v = add_weight(n, shape, init, reg, con);
     v->path = name() + "/" + cell_name + "/" + n;
     return v;
   };
-  kernel_ = weight("kernel", {in, g}, options_.kernel_initializer);
-  recurrent_kernel_ = weight("recurrent_kernel", {units_, g}, options_.recurrent_initializer);
+  kernel_ = weight("kernel", {in, g}, options_.kernel_initializer, options_.kernel_regularizer,
+                   options_.kernel_constraint);
+  recurrent_kernel_ = weight("recurrent_kernel", {units_, g}, options_.recurrent_initializer,
+                             options_.recurrent_regularizer, options_.recurrent_constraint);
   if (options_.use_bias) {
     const bool two = cell_ == Cell::gru && options_.reset_after;
-    bias_ = weight("bias", two ? Shape{2, g} : Shape{g}, options_.bias_initializer);
+    bias_ = weight("bias", two ? Shape{2, g} : Shape{g}, options_.bias_initializer,
+                   options_.bias_regularizer, options_.bias_constraint);
     if (cell_ == Cell::lstm && options_.unit_forget_bias) {
       // Keras: zeros for i, c, o and ones for f (the bias initializer is used for i, c, o).
       float* b = bias_->value.data<float>();
@@ -386,10 +391,13 @@ json RNN::get_config() const {
   c["recurrent_initializer"] = io::serialize_initializer(*options_.recurrent_initializer);
   c["bias_initializer"] = io::serialize_initializer(*options_.bias_initializer);
   if (cell_ == Cell::lstm) c["unit_forget_bias"] = options_.unit_forget_bias;
-  for (const char* k : {"kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-                        "activity_regularizer", "kernel_constraint", "recurrent_constraint",
-                        "bias_constraint"})
-    c[k] = nullptr;
+  c["kernel_regularizer"] = io::serialize_or_null(options_.kernel_regularizer);
+  c["recurrent_regularizer"] = io::serialize_or_null(options_.recurrent_regularizer);
+  c["bias_regularizer"] = io::serialize_or_null(options_.bias_regularizer);
+  c["activity_regularizer"] = io::serialize_or_null(activity_regularizer);
+  c["kernel_constraint"] = io::serialize_or_null(options_.kernel_constraint);
+  c["recurrent_constraint"] = io::serialize_or_null(options_.recurrent_constraint);
+  c["bias_constraint"] = io::serialize_or_null(options_.bias_constraint);
   c["dropout"] = 0.0;
   c["recurrent_dropout"] = 0.0;
   c["seed"] = nullptr;

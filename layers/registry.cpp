@@ -31,8 +31,11 @@ void register_builtin_layers(std::map<std::string, LayerFactory>& r) {
     o.use_bias = cfg.boolean("use_bias", true);
     o.kernel_initializer = cfg.initializer("kernel_initializer", "glorot_uniform");
     o.bias_initializer = cfg.initializer("bias_initializer", "zeros");
-    cfg.require_null({"kernel_regularizer", "bias_regularizer", "kernel_constraint",
-                      "bias_constraint", "quantization_config", "lora_rank"});
+    o.kernel_regularizer = cfg.regularizer("kernel_regularizer");
+    o.bias_regularizer = cfg.regularizer("bias_regularizer");
+    o.kernel_constraint = cfg.constraint("kernel_constraint");
+    o.bias_constraint = cfg.constraint("bias_constraint");
+    cfg.require_null({"quantization_config", "lora_rank"});
     cfg.ignore({"lora_alpha"});  // only meaningful with lora_rank
     const int64_t units = cfg.positive_int("units");
     return cfg.finish(std::make_shared<Dense>(units, cfg.activation(), o));
@@ -98,11 +101,10 @@ void register_builtin_layers(std::map<std::string, LayerFactory>& r) {
     o.kernel_initializer =
         cfg.initializer(std::string(kernel_key) + "_initializer", "glorot_uniform");
     o.bias_initializer = cfg.initializer("bias_initializer", "zeros");
-    cfg.require_null({"bias_regularizer", "bias_constraint"});
-    if (std::string(kernel_key) == "kernel")
-      cfg.require_null({"kernel_regularizer", "kernel_constraint"});
-    else
-      cfg.require_null({"depthwise_regularizer", "depthwise_constraint"});
+    o.kernel_regularizer = cfg.regularizer(std::string(kernel_key) + "_regularizer");
+    o.kernel_constraint = cfg.constraint(std::string(kernel_key) + "_constraint");
+    o.bias_regularizer = cfg.regularizer("bias_regularizer");
+    o.bias_constraint = cfg.constraint("bias_constraint");
     return o;
   };
   auto size2 = [](const std::vector<int64_t>& v) { return Size2(v[0], v[1]); };
@@ -126,8 +128,10 @@ void register_builtin_layers(std::map<std::string, LayerFactory>& r) {
     o.use_bias = cfg.boolean("use_bias", true);
     o.kernel_initializer = cfg.initializer("kernel_initializer", "glorot_uniform");
     o.bias_initializer = cfg.initializer("bias_initializer", "zeros");
-    cfg.require_null({"kernel_regularizer", "bias_regularizer", "kernel_constraint",
-                      "bias_constraint"});
+    o.kernel_regularizer = cfg.regularizer("kernel_regularizer");
+    o.bias_regularizer = cfg.regularizer("bias_regularizer");
+    o.kernel_constraint = cfg.constraint("kernel_constraint");
+    o.bias_constraint = cfg.constraint("bias_constraint");
     const int64_t filters = cfg.positive_int("filters");
     const int64_t k = cfg.int_tuple("kernel_size", 1)[0];
     return cfg.finish(std::make_shared<Conv1D>(filters, k, cfg.activation(), o));
@@ -145,7 +149,8 @@ void register_builtin_layers(std::map<std::string, LayerFactory>& r) {
     ConvOptions o = conv_options(cfg, "depthwise");
     o.depth_multiplier = cfg.positive_int("depth_multiplier", 1);
     o.pointwise_initializer = cfg.initializer("pointwise_initializer", "glorot_uniform");
-    cfg.require_null({"pointwise_regularizer", "pointwise_constraint"});
+    o.pointwise_regularizer = cfg.regularizer("pointwise_regularizer");
+    o.pointwise_constraint = cfg.constraint("pointwise_constraint");
     const int64_t filters = cfg.positive_int("filters");
     const Size2 k = size2(cfg.int_tuple("kernel_size", 2));
     return cfg.finish(std::make_shared<SeparableConv2D>(filters, k, cfg.activation(), o));
@@ -229,8 +234,11 @@ void register_builtin_layers(std::map<std::string, LayerFactory>& r) {
     o.gamma_initializer = cfg.initializer("gamma_initializer", "ones");
     o.moving_mean_initializer = cfg.initializer("moving_mean_initializer", "zeros");
     o.moving_variance_initializer = cfg.initializer("moving_variance_initializer", "ones");
-    cfg.require_null({"beta_regularizer", "gamma_regularizer", "beta_constraint",
-                      "gamma_constraint", "renorm_clipping", "virtual_batch_size", "adjustment"});
+    o.beta_regularizer = cfg.regularizer("beta_regularizer");
+    o.gamma_regularizer = cfg.regularizer("gamma_regularizer");
+    o.beta_constraint = cfg.constraint("beta_constraint");
+    o.gamma_constraint = cfg.constraint("gamma_constraint");
+    cfg.require_null({"renorm_clipping", "virtual_batch_size", "adjustment"});
     cfg.require_value("synchronized", false);
     cfg.require_value("renorm", false);
     cfg.ignore({"renorm_momentum", "fused"});  // without renorm / an implementation hint
@@ -246,8 +254,10 @@ void register_builtin_layers(std::map<std::string, LayerFactory>& r) {
     o.scale = cfg.boolean("scale", true);
     o.beta_initializer = cfg.initializer("beta_initializer", "zeros");
     o.gamma_initializer = cfg.initializer("gamma_initializer", "ones");
-    cfg.require_null({"beta_regularizer", "gamma_regularizer", "beta_constraint",
-                      "gamma_constraint"});
+    o.beta_regularizer = cfg.regularizer("beta_regularizer");
+    o.gamma_regularizer = cfg.regularizer("gamma_regularizer");
+    o.beta_constraint = cfg.constraint("beta_constraint");
+    o.gamma_constraint = cfg.constraint("gamma_constraint");
     cfg.require_value("rms_scaling", false);
     return cfg.finish(std::make_shared<LayerNormalization>(o));
   };

@@ -11,11 +11,13 @@
 #include <typeindex>
 #include <vector>
 
+#include "fitrun/constraints.hpp"
 #include "fitrun/error.hpp"
 #include "fitrun/json.hpp"
 #include "fitrun/keras_tensor.hpp"
 #include "fitrun/initializers.hpp"
 #include "fitrun/ref.hpp"
+#include "fitrun/regularizers.hpp"
 #include "fitrun/shape.hpp"
 #include "fitrun/tensor.hpp"
 #include "fitrun/variable.hpp"
@@ -95,6 +97,9 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::vector<VariablePtr> non_trainable_weights() const;
   int64_t count_params() const;
   bool trainable = true;
+  /// Keras' activity_regularizer: a penalty on this layer's output added to the loss, as
+  /// Keras 3 adds it (not divided by the batch size, unlike tf.keras 2). May be null.
+  RegularizerRef activity_regularizer;
 
   // ---- computation ----
   /// y = f(inputs). `output` is preallocated with compute_output_shape's shape.
@@ -140,6 +145,10 @@ class Layer : public std::enable_shared_from_this<Layer> {
   /// Creates a variable "name" of `shape`, filled by `init` from this layer's generator.
   VariablePtr add_weight(const std::string& name, const Shape& shape,
                          const InitializerRef& init, bool trainable = true);
+  /// The same, with Keras' weight regularizer and constraint (either may be null).
+  VariablePtr add_weight(const std::string& name, const Shape& shape,
+                         const InitializerRef& init, const RegularizerRef& regularizer,
+                         const ConstraintRef& constraint, bool trainable = true);
   /// Throws ShapeError "<name>: <what>".
   [[noreturn]] void shape_error(const std::string& what) const;
   /// Checks the number of inputs (min..max) and throws a ShapeError naming the layer.

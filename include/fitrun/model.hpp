@@ -2,6 +2,7 @@
 // Model: a graph of layers (functional API) with Keras' training API. Sequential derives from
 // it. A Model is itself a Layer, so models nest.
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,8 +19,14 @@
 
 namespace fitrun {
 
+namespace datasets {
+class Dataset;
+}
+
 struct ValidationData {
   TensorList x, y;
+  /// One weight per validation sample (Keras' (x, y, sample_weight) tuple); may be empty.
+  Tensor sample_weight;
 };
 
 /// fit() arguments with Keras' names and defaults.
@@ -38,18 +45,35 @@ struct FitOptions {
   int steps_per_epoch = 0;
   int validation_freq = 1;
   int validation_batch_size = 0;  // 0: batch_size
+  /// One weight per sample, multiplying that sample's loss (Keras' sample_weight); split with
+  /// validation_split like x and y. Training only, as in Keras.
+  Tensor sample_weight;
+  /// {class index: weight}: each sample's loss is multiplied by its class' weight (labels as
+  /// integers, or one-hot rows by their argmax; absent classes weigh 1). Training only; not
+  /// together with sample_weight; single-output models only (Keras' rules).
+  std::map<int, float> class_weight;
+  /// Validation on a Dataset (batched) instead of validation_data/validation_split.
+  std::shared_ptr<const datasets::Dataset> validation_dataset;
+  /// Batches of validation_dataset per validation (0: a full pass).
+  int validation_steps = 0;
 };
 
 struct EvaluateOptions {
   int batch_size = 32;
   int verbose = 1;
   std::vector<CallbackRef> callbacks;
+  /// One weight per sample for the loss (Keras' sample_weight); may be empty.
+  Tensor sample_weight;
+  /// Batches to evaluate on a Dataset (0: a full pass).
+  int steps = 0;
 };
 
 struct PredictOptions {
   int batch_size = 32;
   int verbose = 0;
   std::vector<CallbackRef> callbacks;
+  /// Batches to predict on a Dataset (0: a full pass).
+  int steps = 0;
 };
 
 /// compile() arguments beyond optimizer/loss/metrics.
@@ -100,6 +124,20 @@ class Model : public LayerOf<Model> {
 
   // ---- training and inference ----
   callbacks::History& fit(const TensorList& x, const TensorList& y, const FitOptions& o = {});
+  /// fit on a batched Dataset of (x, y[, sample_weight]) elements (batch_size and shuffle
+  /// do not apply: the dataset batches and shuffles). A dataset that repeats forever needs
+  /// steps_per_epoch; with steps_per_epoch the pass continues across epochs, as in Keras.
+  callbacks::History& fit(const datasets::Dataset& data, const FitOptions& o = {});
+  /// evaluate/predict on a batched Dataset (EvaluateOptions::steps / PredictOptions::steps
+  /// batches, or a full pass).
+  Logs evaluate(const datasets::Dataset& data, const EvaluateOptions& o = {});
+  TensorList predict(const datasets::Dataset& data, const PredictOptions& o = {});
+  /// The keys of evaluate()'s logs in Keras' order ("loss", then per-output losses, then the
+  /// metrics), for Keras' return_dict=False form: evaluate_values().
+  std::vector<std::string> metrics_names() const;
+  /// evaluate() as the list Keras' return_dict=False gives: values in metrics_names() order.
+  std::vector<double> evaluate_values(const TensorList& x, const TensorList& y,
+                                      const EvaluateOptions& o = {});
   /// Loss and metrics on (x, y): {"loss": ..., "accuracy": ...}.
   Logs evaluate(const TensorList& x, const TensorList& y, const EvaluateOptions& o = {});
   TensorList predict(const TensorList& x, const PredictOptions& o = {});
@@ -123,10 +161,15 @@ class Model : public LayerOf<Model> {
   // ---- lower level (used by fit, tests and custom loops) ----
   /// Forward (training mode), loss, backward and the optimizer update on one batch whose
   /// inputs/labels are already in the step buffers; allocates nothing after the first call
-  /// for a given batch size. Returns the weighted total loss.
-  double train_step(const TensorList& x, const TensorList& y);
-  /// Forward and backward only: fills every trainable variable's grad; returns the loss.
-  double compute_gradients(const TensorList& x, const TensorList& y);
+  /// for a given batch size. Returns the weighted total loss. `sample_weight` (one weight per
+  /// sample, may be null) weights each sample's loss as Keras does.
+  double train_step(const TensorList& x, const TensorList& y,
+                    const Tensor* sample_weight = nullptr);
+  /// Forward and backward only: fills every trainable variable's grad (regularizer gradients
+  /// included, times the optimizer's loss scale); returns the loss (with the regularization
+  /// penalty, unscaled).
+  double compute_gradients(const TensorList& x, const TensorList& y,
+                           const Tensor* sample_weight = nullptr);
 
   // ---- Layer interface (a Model used as a layer of another model) ----
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) const override;

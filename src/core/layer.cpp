@@ -92,7 +92,10 @@ int64_t Layer::count_params() const {
 }
 
 json Layer::get_config() const {
-  return {{"name", name()}, {"trainable", trainable}, {"dtype", io::dtype_policy("float32")}};
+  json c = {{"name", name()}, {"trainable", trainable}, {"dtype", io::dtype_policy("float32")}};
+  // Keras 3 writes the key only when set.
+  if (activity_regularizer) c["activity_regularizer"] = regularizers::serialize(*activity_regularizer);
+  return c;
 }
 
 void Layer::compute_mask(CallContext& ctx, const std::vector<const Tensor*>& inputs,
@@ -124,6 +127,15 @@ VariablePtr Layer::add_weight(const std::string& wname, const Shape& shape,
   init->fill(v->value, gen);
   if (is_trainable) v->grad = Tensor::zeros(shape);
   weights_.push_back(v);
+  return v;
+}
+
+VariablePtr Layer::add_weight(const std::string& wname, const Shape& shape,
+                              const InitializerRef& init, const RegularizerRef& regularizer,
+                              const ConstraintRef& constraint, bool is_trainable) {
+  VariablePtr v = add_weight(wname, shape, init, is_trainable);
+  v->regularizer = regularizer.ptr();
+  v->constraint = constraint.ptr();
   return v;
 }
 

@@ -288,6 +288,18 @@ InitializerRef ConfigReader::initializer(const std::string& key,
   return initializer_from_config(*v, path(key));
 }
 
+RegularizerRef ConfigReader::regularizer(const std::string& key) const {
+  const json* v = find(key);
+  if (!v) return nullptr;
+  return regularizers::regularizer_from_config(*v, path(key));
+}
+
+ConstraintRef ConfigReader::constraint(const std::string& key) const {
+  const json* v = find(key);
+  if (!v) return nullptr;
+  return constraints::constraint_from_config(*v, path(key));
+}
+
 void ConfigReader::require_null(std::initializer_list<const char*> keys) const {
   for (const char* k : keys)
     if (const json* v = find(k))
@@ -335,7 +347,7 @@ void ConfigReader::finish_layer(Layer& layer) const {
       fail("dtype", "layer \"" + layer.name() + "\" (" + layer.class_name() +
                         "): only float32 layers are supported, got \"" + dtype + "\"");
   }
-  require_null({"activity_regularizer"});
+  layer.activity_regularizer = regularizer("activity_regularizer");
   find("name");
   for (const char* k : kLayerBaseKeys) known_.insert(k);
   check_unknown_keys(layer.class_name());

@@ -107,7 +107,11 @@ class ConfigReader {
                          const std::string& fallback = "linear") const;
   /// An initializer by name ("he_normal") or as {"class_name", "config"} in either dialect.
   InitializerRef initializer(const std::string& key, const std::string& fallback) const;
-  /// Arguments fitrun does not implement (regularizers, constraints, quantization): accepted
+  /// A regularizer ("l2" or {"class_name": "L2", "config": {"l2": 0.01}}); null when absent.
+  RegularizerRef regularizer(const std::string& key) const;
+  /// A constraint ("non_neg" or {"class_name": "MaxNorm", ...}); null when absent.
+  ConstraintRef constraint(const std::string& key) const;
+  /// Arguments fitrun does not implement (quantization, LoRA): accepted
   /// when absent or null, an error naming the key otherwise.
   void require_null(std::initializer_list<const char*> keys) const;
   /// An argument fitrun implements for one value only: accepted when absent, null or equal to

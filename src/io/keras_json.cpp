@@ -28,6 +28,14 @@ json serialize_initializer(const initializers::Initializer& init) {
   return keras_object("keras.initializers", init.class_name(), init.get_config());
 }
 
+json serialize_or_null(const RegularizerRef& r) {
+  return r ? regularizers::serialize(*r) : json(nullptr);
+}
+
+json serialize_or_null(const ConstraintRef& c) {
+  return c ? constraints::serialize(*c) : json(nullptr);
+}
+
 json shape_json(const Shape& shape) {
   json out = json::array();
   for (int64_t d : shape) out.push_back(d < 0 ? json(nullptr) : json(d));

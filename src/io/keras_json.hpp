@@ -4,7 +4,9 @@
 // objects, initializers, and floats written the way Python prints them.
 #include <string>
 
+#include "fitrun/constraints.hpp"
 #include "fitrun/initializers.hpp"
+#include "fitrun/regularizers.hpp"
 #include "fitrun/json.hpp"
 #include "fitrun/shape.hpp"
 
@@ -24,6 +26,11 @@ json dtype_policy(const std::string& name = "float32");
 
 /// An initializer as Keras 3 writes it ({"module": "keras.initializers", ...}).
 json serialize_initializer(const initializers::Initializer& init);
+
+/// A regularizer or constraint as Keras 3 writes it, or null when unset (the value of
+/// "kernel_regularizer" and the like in a layer config).
+json serialize_or_null(const RegularizerRef& r);
+json serialize_or_null(const ConstraintRef& c);
 
 /// A shape as a Keras list, unknown dimensions (-1) as null: [null, 28, 28, 1].
 json shape_json(const Shape& shape);

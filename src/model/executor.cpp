@@ -94,6 +94,7 @@ void Plan::bind_inputs(const std::vector<const Tensor*>& inputs) {
 }
 
 void Plan::forward(bool training, uint64_t step) {
+  activity_penalty_ = 0;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const GraphNode& g = graph_.nodes[i];
     if (g.is_input) continue;
@@ -102,15 +103,20 @@ void Plan::forward(bool training, uint64_t step) {
     ctx.step = step;
     g.layer->forward(ctx, in_ptrs_[i], values_[i]);
     if (g.has_mask) g.layer->compute_mask(ctx, in_ptrs_[i], masks_[i]);
+    if (g.layer->activity_regularizer)
+      activity_penalty_ += g.layer->activity_regularizer->penalty(values_[i]);
   }
 }
 
-void Plan::backward(bool accumulate_weights) {
+void Plan::backward(bool accumulate_weights, float loss_scale) {
   for (size_t i = graph_.nodes.size(); i-- > 0;) {
     if (!runs_backward_[i]) continue;
     const GraphNode& g = graph_.nodes[i];
     CallContext& ctx = ctx_[i];
     ctx.accumulate_grads = accumulate_weights || !first_weight_write_[i];
+    // Every consumer has written its part of grads_[i] by now: add the penalty's own.
+    if (g.layer->activity_regularizer && grads_[i].defined())
+      g.layer->activity_regularizer->add_gradient(values_[i], grads_[i], loss_scale);
     g.layer->backward(ctx, in_ptrs_[i], values_[i], grads_[i], grad_ptrs_[i]);
     for (const Accumulate& a : accumulate_[i]) ops::add_inplace(*a.into, *a.from);
   }

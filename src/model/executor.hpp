@@ -20,9 +20,13 @@ class Plan {
   void bind_inputs(const std::vector<const Tensor*>& inputs);
   void bind_input(size_t k, const Tensor& t) { values_[graph_.input_nodes[k]] = t; }
   void forward(bool training, uint64_t step);
+  /// The sum of the layers' activity-regularizer penalties on the last forward's outputs
+  /// (part of the loss, as Keras' model.losses).
+  double activity_penalty() const { return activity_penalty_; }
   /// Runs the backward pass. Before it, the caller writes dL/d(output k) into output_grad(k).
-  /// `accumulate_weights` adds into weight gradients instead of overwriting them.
-  void backward(bool accumulate_weights);
+  /// `accumulate_weights` adds into weight gradients instead of overwriting them;
+  /// `loss_scale` multiplies the activity regularizers' gradients like the loss gradient's.
+  void backward(bool accumulate_weights, float loss_scale = 1.f);
 
   const Tensor& output(size_t k) const { return values_[graph_.output_nodes[k]]; }
   Tensor& output_grad(size_t k) { return grads_[graph_.output_nodes[k]]; }
@@ -36,6 +40,7 @@ class Plan {
   };
   const Graph& graph_;
   int64_t batch_;
+  double activity_penalty_ = 0;
   std::vector<Tensor> values_, grads_;
   std::vector<Tensor> masks_;  // Keras masks, defined for nodes whose output carries one
   std::vector<CallContext> ctx_;

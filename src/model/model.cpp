@@ -5,6 +5,7 @@
 #include "fitrun/layers/input_layer.hpp"
 #include "fitrun/ops.hpp"
 #include "fitrun/random.hpp"
+#include "fitrun/regularizers.hpp"
 #include "model/model_impl.hpp"
 
 namespace fitrun {
@@ -141,6 +142,11 @@ void Model::Impl::finish_compile(const std::string& model_name) {
   for (const auto& l : graph->layers)
     for (const auto& w : l->trainable_weights())
       if (seen.insert(w.get()).second) trainable.push_back(w);
+  regularized.clear();
+  seen.clear();
+  for (const auto& l : graph->layers)
+    for (const auto& w : l->weights())
+      if (w->regularizer && seen.insert(w.get()).second) regularized.push_back(w);
   compile_finished = true;
 }
 
@@ -189,17 +195,25 @@ int64_t Model::Impl::check_data(const std::string& model_name, const TensorList&
   return n;
 }
 
-double Model::Impl::loss_and_metrics(detail::Plan& p, const TensorList& y, bool grads) {
-  double total = 0;
+double Model::Impl::loss_and_metrics(detail::Plan& p, const TensorList& y, bool grads,
+                                     const Tensor* sample_weight, double penalty,
+                                     float grad_scale) {
+  double total = penalty;
   const double batch = static_cast<double>(p.batch());
   for (size_t k = 0; k < losses.size(); ++k) {
     const double l = losses[k]->compute(y[k], p.output(k), grads ? &p.output_grad(k) : nullptr,
-                                        loss_weights[k]);
+                                        loss_weights[k] * grad_scale, sample_weight);
     total += loss_weights[k] * l;
     output_loss_trackers[k].update(l, batch);
     for (const auto& m : metrics[k]) m->update_state(y[k], p.output(k));
   }
   loss_tracker.update(total, batch);
+  return total;
+}
+
+double Model::Impl::regularization_penalty() const {
+  double total = 0;
+  for (const auto& v : regularized) total += v->regularizer->penalty(v->value);
   return total;
 }
 
@@ -230,20 +244,28 @@ const std::vector<losses::LossPtr>& Model::loss_functions() const { return impl_
 callbacks::History& Model::history() { return impl_->history; }
 
 // ---------------------------------------------------------------- steps
-double Model::compute_gradients(const TensorList& x, const TensorList& y) {
+double Model::compute_gradients(const TensorList& x, const TensorList& y,
+                                const Tensor* sample_weight) {
   Impl& m = *impl_;
   const int64_t n = x[0].dim(0);
   detail::Plan& p = m.plan(n);
   for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k]);
   p.forward(true, m.step);
-  const double loss = m.loss_and_metrics(p, y, true);
-  p.backward(false);
+  // The loss (regularization included) is scaled by the optimizer's loss_scale_factor for the
+  // backward pass only; the optimizer divides it out of the gradients (Keras' scale_loss).
+  const float scale = m.optimizer ? static_cast<float>(m.optimizer->loss_scale()) : 1.f;
+  const double loss =
+      m.loss_and_metrics(p, y, true, sample_weight,
+                         m.regularization_penalty() + p.activity_penalty(), scale);
+  p.backward(false, scale);
+  for (const auto& v : m.regularized)
+    if (v->trainable && v->grad.defined()) v->regularizer->add_gradient(v->value, v->grad, scale);
   return loss;
 }
 
-double Model::train_step(const TensorList& x, const TensorList& y) {
+double Model::train_step(const TensorList& x, const TensorList& y, const Tensor* sample_weight) {
   Impl& m = *impl_;
-  const double loss = compute_gradients(x, y);
+  const double loss = compute_gradients(x, y, sample_weight);
   m.optimizer->apply(m.trainable);
   ++m.step;
   return loss;
@@ -272,7 +294,7 @@ Logs Model::test_on_batch(const TensorList& x, const TensorList& y) {
   detail::Plan& p = m.plan(n);
   for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k]);
   p.forward(false, m.step);
-  m.loss_and_metrics(p, y, false);
+  m.loss_and_metrics(p, y, false, nullptr, m.regularization_penalty() + p.activity_penalty());
   Logs logs;
   m.collect_logs(logs);
   return logs;

@@ -2,6 +2,7 @@
 // Model's private state, shared by model.cpp (structure, compile, steps), training.cpp
 // (fit/evaluate/predict) and summary.cpp.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -26,6 +27,7 @@ struct Model::Impl {
   std::vector<metrics::Mean> output_loss_trackers;       // per output (multi-output models)
   metrics::Mean loss_tracker{"loss"};
   std::vector<VariablePtr> trainable;        // cached for the optimizer
+  std::vector<VariablePtr> regularized;      // weights with a regularizer (penalty in the loss)
   std::vector<metrics::MetricPtr> pending_metrics;  // as given to compile()
   bool compile_finished = false;
 
@@ -41,9 +43,15 @@ struct Model::Impl {
   void require_compiled(const std::string& model_name, const char* what) const;
   /// Checks x/y against the model's inputs/outputs; returns the sample count.
   int64_t check_data(const std::string& model_name, const TensorList& x, const TensorList* y) const;
-  /// Loss of the batch bound to `p` (and, if `grads`, dL/d(outputs) in the plan); updates the
-  /// loss trackers and metrics.
-  double loss_and_metrics(detail::Plan& p, const TensorList& y, bool grads);
+  /// Loss of the batch bound to `p` (and, if `grads`, dL/d(outputs) in the plan, multiplied by
+  /// `grad_scale`, the optimizer's loss scale); updates the loss trackers and metrics.
+  /// `sample_weight` (one per sample, may be null) weights each sample's loss as Keras does;
+  /// `penalty` (the weights' regularization) is added to the total loss.
+  double loss_and_metrics(detail::Plan& p, const TensorList& y, bool grads,
+                          const Tensor* sample_weight = nullptr, double penalty = 0.0,
+                          float grad_scale = 1.f);
+  /// Sum of the regularizers' penalties of the model's weights (Keras' sum(model.losses)).
+  double regularization_penalty() const;
   void reset_metrics();
   /// Inference forward passes over the n samples of x in batches of bs, calling before(step)
   /// ahead of each and done(step, begin, end, plan) after it to read the outputs.
@@ -58,6 +66,14 @@ struct Model::Impl {
       done(static_cast<int>(s), b, e, p);
     }
   }
+  /// Keras' epoch loop, shared by fit on arrays and on a Dataset: callbacks, metric resets,
+  /// Ctrl-C, validation every validation_freq epochs, the EMA swap at the end.
+  /// batch(epoch, step, skip) trains the next batch (with `skip`, only moves past it: a resumed
+  /// run) and returns false when the data ran out; validate(epoch_logs) adds the val_ logs.
+  /// steps < 0: one pass of unknown length per epoch.
+  callbacks::History& run_fit(Model& model, const FitOptions& o, int64_t steps,
+                              const std::function<bool(int, int64_t, bool)>& batch,
+                              const std::function<void(Logs&)>& validate);
   /// Current values of the loss trackers and metrics, with `prefix` ("val_") on every key.
   void collect_logs(Logs& logs, const std::string& prefix = "") const;
   /// Names used in logs for output k's loss and metrics ("loss"/"accuracy" for one output,

@@ -73,13 +73,21 @@ TEST_CASE("SIGINT during fit finishes the batch and runs on_train_end", "[callba
   CHECK(sigint_count == 0);
   sigaction(SIGINT, nullptr, &after);
   CHECK(after.sa_handler == count_sigint);
+  // Ctrl-C at an epoch's end (e.g. during validation): no further epoch begins.
+  int begun = 0;
+  auto at_end = std::make_shared<LambdaCallback>(LambdaCallbackOptions{
+      .on_epoch_begin = [&](int, const Logs&) { ++begun; },
+      .on_epoch_end = [&](int, const Logs&) { raise(SIGINT); }});
+  CHECK(model->fit({x}, {y}, {.batch_size = 4, .epochs = 3, .verbose = 0, .callbacks = {at_end}})
+            .interrupted);
+  CHECK(begun == 1);
   // The next fit starts clean.
   auto& again = model->fit({x}, {y}, {.batch_size = 8, .epochs = 1, .verbose = 0});
   CHECK_FALSE(again.interrupted);
   sigaction(SIGINT, &before, nullptr);
 }
 
-TEST_CASE("SIGINT in a child process: fit returns with complete files; a second one aborts",
+TEST_CASE("SIGINT in a child process: fit returns with complete files and a second one aborts",
           "[callbacks][interrupt]") {
   cb_test::ScratchDir dir("sigint");
   // 20 samples, batch 4: 5 batches per epoch; SIGINT before global batch 7 (epoch 1, batch 2).

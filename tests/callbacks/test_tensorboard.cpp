@@ -182,7 +182,7 @@ TEST_CASE("EventFileWriter writes the reference bytes", "[callbacks][tensorboard
               "0a090a077363616c617273420a0801120022040000003ff5e21136"));
 }
 
-TEST_CASE("TensorBoard logs epoch and batch scalars, learning rate and histograms",
+TEST_CASE("TensorBoard logs epoch and batch scalars with learning rate and histograms",
           "[callbacks][tensorboard]") {
   cb_test::ScratchDir dir("tb-fit");
   auto model = cb_test::tiny_model(0.1);

@@ -397,7 +397,7 @@ TEST_CASE("convolution layers round-trip through get_config and the registry",
   o.kernel_initializer = "he_normal";
   std::vector<LayerPtr> layers = {
       std::make_shared<Conv2D>(8, Size2{3, 5}, "relu", o),
-      std::make_shared<Conv1D>(4, 3, "tanh", Conv1DOptions{2, "causal", 1, 1, true, "glorot_uniform", "zeros", ""}),
+      std::make_shared<Conv1D>(4, 3, "tanh", Conv1DOptions{.strides = 2, .padding = "causal"}),
       std::make_shared<DepthwiseConv2D>(3, "", ConvOptions{1, "valid", 2, 1, 3}),
       std::make_shared<SeparableConv2D>(6, 3, "elu"),
       std::make_shared<Conv2DTranspose>(4, 3, "sigmoid", ConvOptions{2, "same"}, Size2{1, 1}),

@@ -19,7 +19,7 @@ from tensorboard.util import tensor_util
 
 
 def read_run(folder):
-    acc = event_accumulator.EventAccumulator(folder, size_guidance={"tensors": 0, "scalars": 0})
+    acc = event_accumulator.EventAccumulator(folder, size_guidance={"tensors": 0, "scalars": 0, "histograms": 0})
     acc.Reload()
     tags = acc.Tags()
     out = {}

@@ -32,6 +32,12 @@ struct ConvOptions {
   InitializerRef pointwise_initializer = "glorot_uniform";  // SeparableConv2D only
   InitializerRef bias_initializer = "zeros";
   std::string name;
+  // after name: positional initialization of the fields above keeps working
+  // Penalties added to the loss and constraints applied after every update (Keras' names;
+  // DepthwiseConv2D/SeparableConv2D save kernel_* as depthwise_*).
+  RegularizerRef kernel_regularizer, pointwise_regularizer, bias_regularizer;
+  RegularizerRef activity_regularizer;  // a penalty on the output
+  ConstraintRef kernel_constraint, pointwise_constraint, bias_constraint;
 };
 
 /// Options of Conv1D.
@@ -44,6 +50,9 @@ struct Conv1DOptions {
   InitializerRef kernel_initializer = "glorot_uniform";
   InitializerRef bias_initializer = "zeros";
   std::string name;
+  // after name: positional initialization of the fields above keeps working
+  RegularizerRef kernel_regularizer, bias_regularizer, activity_regularizer;
+  ConstraintRef kernel_constraint, bias_constraint;
 };
 
 /// 2-D convolution: Conv2D(32, 3, "relu"), Conv2D(64, {3, 3}, "", {.strides = 2,

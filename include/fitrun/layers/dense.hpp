@@ -9,6 +9,10 @@ struct DenseOptions {
   InitializerRef kernel_initializer = "glorot_uniform";
   InitializerRef bias_initializer = "zeros";
   std::string name;
+  // after name: positional initialization of the fields above keeps working
+  RegularizerRef kernel_regularizer, bias_regularizer;  // penalties added to the loss
+  RegularizerRef activity_regularizer;                  // a penalty on the output
+  ConstraintRef kernel_constraint, bias_constraint;     // applied after every update
 };
 
 /// y = activation(x·kernel + bias) on the last axis; kernel (in, units) as in Keras. The

@@ -10,6 +10,9 @@ struct EmbeddingOptions {
   /// RNNs, GlobalAveragePooling1D and attention skip those positions.
   bool mask_zero = false;
   std::string name;
+  // after name: positional initialization of the fields above keeps working
+  RegularizerRef embeddings_regularizer, activity_regularizer;
+  ConstraintRef embeddings_constraint;
 };
 
 /// y[..., :] = embeddings[x[...]]: input (N, ...) of ids (int32, int64 or float32 holding

@@ -18,6 +18,9 @@ struct BatchNormalizationOptions {
   InitializerRef moving_mean_initializer = "zeros";
   InitializerRef moving_variance_initializer = "ones";
   std::string name;
+  // after name: positional initialization of the fields above keeps working
+  RegularizerRef beta_regularizer, gamma_regularizer, activity_regularizer;
+  ConstraintRef beta_constraint, gamma_constraint;
 };
 
 /// y = gamma·(x − mean)/sqrt(var + epsilon) + beta per channel. In training (fit) mean/var are
@@ -57,6 +60,9 @@ struct LayerNormalizationOptions {
   InitializerRef beta_initializer = "zeros";
   InitializerRef gamma_initializer = "ones";
   std::string name;
+  // after name: positional initialization of the fields above keeps working
+  RegularizerRef beta_regularizer, gamma_regularizer, activity_regularizer;
+  ConstraintRef beta_constraint, gamma_constraint;
 };
 
 /// Normalizes each sample over its last axis (mean and biased variance of that axis), then

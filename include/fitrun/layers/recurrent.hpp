@@ -23,8 +23,12 @@ struct RNNOptions {
   bool unit_forget_bias = true;  // LSTM: the forget gate's bias starts at 1
   bool reset_after = true;       // GRU: apply the reset gate after the recurrent matmul
   bool return_sequences = false; // output (N, T, units) instead of the last output (N, units)
-  bool go_backwards = false;     // process the sequence in reverse (outputs in that order)
-  std::string name;
+  bool go_backwards = false;     std::string name;
+  // after name: positional initialization of the fields above keeps working
+  // process the sequence in reverse (outputs in that order)
+  RegularizerRef kernel_regularizer, recurrent_regularizer, bias_regularizer;
+  RegularizerRef activity_regularizer;  // a penalty on the output
+  ConstraintRef kernel_constraint, recurrent_constraint, bias_constraint;
 };
 
 /// The shared machinery of the three recurrent layers; use SimpleRNN, LSTM or GRU.

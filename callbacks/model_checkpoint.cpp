@@ -3,10 +3,10 @@
 #include "fitrun/callbacks/model_checkpoint.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <limits>
 
+#include "callbacks/console.hpp"
 #include "callbacks/monitor.hpp"
 #include "fitrun/callbacks/python_format.hpp"
 #include "fitrun/error.hpp"
@@ -68,15 +68,15 @@ void ModelCheckpoint::save(int epoch, std::optional<int> batch, const Logs& logs
     const bool improved = maximize_ ? *current > best_ : *current < best_;
     if (!improved) {
       if (o_.verbose > 0)
-        std::printf("\nEpoch %d: %s did not improve from %.5f\n", epoch + 1, o_.monitor.c_str(), best_);
+        detail::console_print("\nEpoch {}: {} did not improve from {:.5f}\n", epoch + 1, o_.monitor, best_);
       return;
     }
     if (o_.verbose > 0)
-      std::printf("\nEpoch %d: %s improved from %.5f to %.5f, saving model to %s\n", epoch + 1,
-                  o_.monitor.c_str(), best_, *current, path.c_str());
+      detail::console_print("\nEpoch {}: {} improved from {:.5f} to {:.5f}, saving model to {}\n",
+                            epoch + 1, o_.monitor, best_, *current, path);
     best_ = *current;
   } else if (o_.verbose > 0) {
-    std::printf("\nEpoch %d: saving model to %s\n", epoch + 1, path.c_str());
+    detail::console_print("\nEpoch {}: saving model to {}\n", epoch + 1, path);
   }
   const std::filesystem::path folder = std::filesystem::path(path).parent_path();
   std::error_code ec;

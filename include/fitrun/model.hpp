@@ -194,9 +194,8 @@ class Model : public LayerOf<Model> {
   json get_compile_config() const;
   /// compile() from a Keras 3 compile_config or a tf.keras training_config.
   void compile_from_config(const json& config);
-  /// Keras' model.save(): ".keras" writes Keras 3's zip (metadata.json, config.json,
-  /// model.weights.h5), ".h5"/".hdf5" the legacy HDF5 layout; both hold the config, weights,
-  /// compile state and optimizer state. Atomic; throws IOError naming the file.
+  /// Keras' model.save(): ".keras" (Keras 3's zip) or ".h5"/".hdf5" (legacy HDF5): config,
+  /// weights, compile state and optimizer state. Atomic; throws IOError naming the file.
   void save(const std::string& path, const SaveOptions& options = {}) const;
   /// Weights only: ".weights.h5" in Keras 3's layout (with the optimizer's state when
   /// compiled), ".h5"/".hdf5" in the legacy layout.

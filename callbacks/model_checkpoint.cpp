@@ -25,15 +25,12 @@ ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions o)
     : filepath_(std::move(filepath)), o_(std::move(o)) {
   detail::check_mode(o_.mode, "ModelCheckpoint");
   const bool h5 = ends_with(filepath_, ".h5") || ends_with(filepath_, ".hdf5");
-  if (ends_with(filepath_, ".keras"))
-    throw ConfigError("ModelCheckpoint: filepath \"" + filepath_ +
-                      "\": .keras archives are not supported yet; use \".h5\" (or "
-                      "\".weights.h5\" with save_weights_only)");
-  if (o_.save_weights_only ? !h5 : !h5 || ends_with(filepath_, ".weights.h5"))
+  const bool keras = ends_with(filepath_, ".keras");
+  if (o_.save_weights_only ? !h5 : !(h5 || keras) || ends_with(filepath_, ".weights.h5"))
     throw ConfigError("ModelCheckpoint: filepath \"" + filepath_ + "\" must end in " +
                       (o_.save_weights_only ? "\".weights.h5\" or \".h5\" (save_weights_only)"
-                                            : "\".h5\" (a whole model; \".weights.h5\" needs "
-                                              "save_weights_only=true)"));
+                                            : "\".keras\" or \".h5\" (a whole model; "
+                                              "\".weights.h5\" needs save_weights_only=true)"));
   maximize_ = detail::higher_is_better(o_.monitor, o_.mode);
   best_ = o_.initial_value_threshold.value_or(maximize_ ? -std::numeric_limits<double>::infinity()
                                                         : std::numeric_limits<double>::infinity());

@@ -81,12 +81,12 @@ TEST_CASE("ModelCheckpoint with a batch save_freq counts batches across epochs",
 }
 
 TEST_CASE("ModelCheckpoint rejects bad paths and templates", "[callbacks][checkpoint]") {
-  CHECK_THROWS_WITH(ModelCheckpoint("m.keras"),
-                    "ModelCheckpoint: filepath \"m.keras\": .keras archives are not supported yet; "
-                    "use \".h5\" (or \".weights.h5\" with save_weights_only)");
+  CHECK_THROWS_WITH(ModelCheckpoint("m.keras", {.save_weights_only = true}),
+                    "ModelCheckpoint: filepath \"m.keras\" must end in \".weights.h5\" or \".h5\" "
+                    "(save_weights_only)");
   CHECK_THROWS_WITH(ModelCheckpoint("m.weights.h5"),
-                    "ModelCheckpoint: filepath \"m.weights.h5\" must end in \".h5\" (a whole model; "
-                    "\".weights.h5\" needs save_weights_only=true)");
+                    "ModelCheckpoint: filepath \"m.weights.h5\" must end in \".keras\" or \".h5\" (a "
+                    "whole model; \".weights.h5\" needs save_weights_only=true)");
   CHECK_THROWS_AS(ModelCheckpoint("m.txt", {.save_weights_only = true}), ConfigError);
   CHECK_THROWS_AS(ModelCheckpoint("m.h5", {.save_freq = 0}), ConfigError);
   auto model = cb_test::tiny_model();

@@ -225,10 +225,14 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
   if (options_.return_sequences) {
     // y (N, T, units) from the time-major states, in processing order (as Keras).
     float* yp = y.data<float>();
+    const bool zero_masked = mp && options_.zero_output_for_mask;
     for (int64_t s = 0; s < steps; ++s) {
+      const int64_t t = options_.go_backwards ? steps - 1 - s : s;
       const float* hs = step_view(h, s + 1).data<float>();
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t k = 0; k < u; ++k) yp[(i * steps + s) * u + k] = hs[i * u + k];
+      for (int64_t i = 0; i < n; ++i) {
+        const bool zero = zero_masked && mp[i * steps + t] == 0.f;
+        for (int64_t k = 0; k < u; ++k) yp[(i * steps + s) * u + k] = zero ? 0.f : hs[i * u + k];
+      }
     }
   } else {
     y.copy_from(step_view(h, steps));
@@ -270,8 +274,10 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
     const int64_t t = options_.go_backwards ? steps - 1 - s : s;
     // dL/dh_s: from the output at this step plus what flowed back from step s + 1.
     if (options_.return_sequences) {
-      for (int64_t i = 0; i < n; ++i)
+      for (int64_t i = 0; i < n; ++i) {
+        if (mp && options_.zero_output_for_mask && mp[i * steps + t] == 0.f) continue;  // a 0 output
         for (int64_t k = 0; k < u; ++k) dhp_[i * u + k] += dyp[(i * steps + s) * u + k];
+      }
     } else if (s == steps - 1) {
       for (int64_t i = 0; i < n * u; ++i) dhp_[i] += dyp[i];
     }
@@ -406,6 +412,7 @@ json RNN::get_config() const {
   c["go_backwards"] = options_.go_backwards;
   c["stateful"] = false;
   c["unroll"] = false;
+  c["zero_output_for_mask"] = options_.zero_output_for_mask;
   if (cell_ == Cell::gru) c["reset_after"] = options_.reset_after;
   return c;
 }

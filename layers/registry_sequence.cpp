@@ -3,6 +3,7 @@
 #include <map>
 
 #include "fitrun/layers/attention.hpp"
+#include "fitrun/layers/bidirectional.hpp"
 #include "fitrun/layers/embedding.hpp"
 #include "fitrun/layers/masking.hpp"
 #include "fitrun/layers/recurrent.hpp"
@@ -10,6 +11,25 @@
 #include "io/config_reader.hpp"
 
 namespace fitrun {
+
+namespace {
+/// A wrapper's inner layer, {"class_name", "config", ...} at `key`; its config errors name
+/// the wrapper's path.
+LayerPtr wrapped_layer(const io::ConfigReader& cfg, const char* key) {
+  io::ConfigReader inner = cfg.object(key);
+  const std::string cls = inner.string("class_name");
+  inner.ignore({"module", "registered_name", "build_config"});
+  const json* inner_config = inner.find("config");
+  if (!inner_config || !inner_config->is_object())
+    inner.expected("config", "the wrapped layer's config object");
+  inner.check_unknown_keys(std::string(key));
+  try {
+    return layer_from_config(cls, *inner_config);
+  } catch (const ConfigError& e) {
+    throw ConfigError(cfg.path(key) + ": " + e.what());
+  }
+}
+}  // namespace
 
 void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
   using namespace layers;
@@ -50,6 +70,7 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
       if (cell == RNN::Cell::gru) o.reset_after = cfg.boolean("reset_after", true);
       o.return_sequences = cfg.boolean("return_sequences", false);
       o.go_backwards = cfg.boolean("go_backwards", false);
+      o.zero_output_for_mask = cfg.boolean("zero_output_for_mask", false);
       o.kernel_regularizer = cfg.regularizer("kernel_regularizer");
       o.recurrent_regularizer = cfg.regularizer("recurrent_regularizer");
       o.bias_regularizer = cfg.regularizer("bias_regularizer");
@@ -100,20 +121,24 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
   };
   r["TimeDistributed"] = [](const json& c) {
     ConfigReader cfg(c);
-    ConfigReader inner = cfg.object("layer");
-    const std::string cls = inner.string("class_name");
-    inner.ignore({"module", "registered_name", "build_config"});
-    const json* inner_config = inner.find("config");
-    if (!inner_config || !inner_config->is_object())
-      inner.expected("config", "the wrapped layer's config object");
-    inner.check_unknown_keys("TimeDistributed layer");
-    LayerPtr layer;
-    try {
-      layer = layer_from_config(cls, *inner_config);
-    } catch (const ConfigError& e) {
-      throw ConfigError(cfg.path("layer") + ": " + e.what());
-    }
+    LayerPtr layer = wrapped_layer(cfg, "layer");
     return cfg.finish(std::make_shared<TimeDistributed>(layer, cfg.name()));
+  };
+  r["Bidirectional"] = [](const json& c) {
+    ConfigReader cfg(c);
+    BidirectionalOptions o;
+    o.name = cfg.name();
+    if (c.contains("merge_mode") && c["merge_mode"].is_null())
+      cfg.fail("merge_mode", "null (the two outputs as a list) is not supported: fitrun layers "
+                             "have one output; use \"concat\", \"sum\", \"mul\" or \"ave\"");
+    o.merge_mode = cfg.choice("merge_mode", "concat", {"concat", "sum", "mul", "ave"});
+    LayerPtr layer = wrapped_layer(cfg, "layer");
+    if (cfg.has("backward_layer")) o.backward_layer = wrapped_layer(cfg, "backward_layer");
+    try {
+      return cfg.finish(std::make_shared<Bidirectional>(layer, o));
+    } catch (const ConfigError& e) {
+      throw ConfigError(cfg.path() + ": " + e.what());
+    }
   };
   r["SimpleRNN"] = recurrent(RNN::Cell::simple);
   r["LSTM"] = recurrent(RNN::Cell::lstm);

@@ -29,6 +29,9 @@ struct RNNOptions {
   RegularizerRef kernel_regularizer, recurrent_regularizer, bias_regularizer;
   RegularizerRef activity_regularizer;  // a penalty on the output
   ConstraintRef kernel_constraint, recurrent_constraint, bias_constraint;
+  /// With return_sequences, a masked timestep outputs zeros instead of the carried-over state
+  /// (Keras sets it on the layers inside a Bidirectional).
+  bool zero_output_for_mask = false;
 };
 
 /// The shared machinery of the three recurrent layers; use SimpleRNN, LSTM or GRU.

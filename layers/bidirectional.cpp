@@ -38,6 +38,8 @@ LayerPtr recreate(const RNN& l, const std::string& name, bool go_backwards) {
   c["name"] = name;
   if (go_backwards) c["go_backwards"] = true;
   c["zero_output_for_mask"] = l.options().return_sequences;  // as Keras forces it
+  // A derived (not user-given) dropout seed is re-drawn, so the two directions differ.
+  if (!l.options().seed) c["seed"] = nullptr;
   return layer_from_config(l.class_name(), c);
 }
 

@@ -1,6 +1,7 @@
 // The sequence layers' Keras configs (Embedding, Masking, SimpleRNN, LSTM, GRU, ...), read the
 // same way as the other built-in layers in layers/registry.cpp.
 #include <map>
+#include <utility>
 
 #include "fitrun/layers/attention.hpp"
 #include "fitrun/layers/bidirectional.hpp"
@@ -77,14 +78,19 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
       o.kernel_constraint = cfg.constraint("kernel_constraint");
       o.recurrent_constraint = cfg.constraint("recurrent_constraint");
       o.bias_constraint = cfg.constraint("bias_constraint");
-      // Not implemented yet: an error naming the key rather than a silently different model.
-      cfg.require_value("dropout", 0.0);
-      cfg.require_value("recurrent_dropout", 0.0);
+      for (auto [key, rate] : {std::pair{"dropout", &o.dropout},
+                               std::pair{"recurrent_dropout", &o.recurrent_dropout}}) {
+        const double r = cfg.number(key, 0.0, 0.0, 1.0);
+        if (r >= 1.0) cfg.expected(key, "a number in [0, 1)");
+        *rate = static_cast<float>(r);
+      }
+      if (cfg.has("seed")) o.seed = static_cast<uint32_t>(cfg.integer("seed", 0, 0xffffffffLL));
+      // Not implemented: an error naming the key rather than a silently different model.
       cfg.require_value("return_state", false);  // layers have one output in fitrun
       cfg.require_value("stateful", false);
       cfg.require_value("time_major", false);
       // Implementation hints that do not change the maths.
-      cfg.ignore({"seed", "unroll", "implementation", "use_cudnn"});
+      cfg.ignore({"unroll", "implementation", "use_cudnn"});
       const int64_t units = cfg.positive_int("units");
       switch (cell) {
         case RNN::Cell::simple: return cfg.finish(std::make_shared<SimpleRNN>(units, o));

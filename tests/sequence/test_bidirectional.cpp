@@ -139,6 +139,13 @@ TEST_CASE("Bidirectional uses Keras' names, weights and config", "[sequence][bid
   CHECK(layer_from_config("Bidirectional", custom.get_config())->get_config() ==
         custom.get_config());
 
+  // With dropout, the two directions draw their own masks (a derived seed is re-drawn).
+  Bidirectional dropped(LSTM(2, {.dropout = 0.5f}));
+  CHECK(dropped.forward_layer()->get_config()["seed"] !=
+        dropped.backward_layer()->get_config()["seed"]);
+  CHECK(layer_from_config("Bidirectional", dropped.get_config())->get_config() ==
+        dropped.get_config());
+
   json bad = c;
   bad["merge_mode"] = nullptr;
   CHECK_THROWS_WITH(layer_from_config("Bidirectional", bad),

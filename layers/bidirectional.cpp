@@ -81,9 +81,9 @@ Bidirectional::Bidirectional(LayerRef layer, BidirectionalOptions o)
   if (f.go_backwards == b.go_backwards)
     throw ConfigError("Bidirectional: the forward and backward layers must have different "
                       "go_backwards values, both have " + std::string(f.go_backwards ? "true" : "false"));
-  if (f.return_sequences != b.return_sequences)
+  if (f.return_sequences != b.return_sequences || f.stateful != b.stateful)
     throw ConfigError("Bidirectional: the forward and backward layers must have the same "
-                      "return_sequences value");
+                      "return_sequences and stateful values");
   return_sequences_ = f.return_sequences;
   supports_masking_ = true;
 }
@@ -209,6 +209,11 @@ void Bidirectional::backward(CallContext& ctx, const std::vector<const Tensor*>&
   Tensor dx_back = ctx.scratch(kDX, x.shape());
   backward_->backward(inner.bwd, {&x}, yb, dyb, {&dx_back});
   ops::add_inplace(*dx, dx_back);
+}
+
+void Bidirectional::reset_states() {
+  static_cast<RNN&>(*forward_).reset_states();
+  static_cast<RNN&>(*backward_).reset_states();
 }
 
 json Bidirectional::get_config() const {

@@ -131,7 +131,7 @@ RNN::RNN(Cell cell, int64_t units, RNNOptions options)
 }
 
 bool RNN::needs_step_loop(const CallContext& ctx) const {
-  return ctx.input_mask(0) != nullptr ||
+  return options_.stateful || ctx.input_mask(0) != nullptr ||
          (ctx.training && (options_.dropout > 0.f || options_.recurrent_dropout > 0.f));
 }
 
@@ -210,8 +210,24 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
   if (d.recurrent) rec_mm = MaskedMatmul(ctx, kRecMM, d.rec_masks, 1, recurrent_kernel_->value, bias_rec, n);
   // GRU reset_before: the candidate's recurrent input is r·(h ⊙ its mask).
   const float* rm_h = d.recurrent && gru ? d.rec_masks.data<float>() + 2 * n * u : nullptr;
-  step_view(h, 0).fill(0);
-  if (lstm) step_view(c, 0).fill(0);
+  if (options_.stateful) {
+    // The state the previous call ended with (zeros after reset_states); backward treats it
+    // as a constant, so gradients stop at the batch boundary as in Keras.
+    if (!state_h_.defined()) {
+      state_h_ = Tensor::zeros({n, u});  // once per reset, not per step
+      if (lstm) state_c_ = Tensor::zeros({n, u});
+    } else if (state_h_.dim(0) != n) {
+      shape_error("stateful: the state holds " + std::to_string(state_h_.dim(0)) +
+                  " samples but this batch has " + std::to_string(n) +
+                  "; a stateful layer needs the same batch size every call (call reset_states() "
+                  "to start over with another)");
+    }
+    step_view(h, 0).copy_from(state_h_);
+    if (lstm) step_view(c, 0).copy_from(state_c_);
+  } else {
+    step_view(h, 0).fill(0);
+    if (lstm) step_view(c, 0).fill(0);
+  }
 
   const float* xwp = xw.data<float>();
   const float* mp = mask ? mask->data<float>() : nullptr;
@@ -299,6 +315,15 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
   } else {
     y.copy_from(step_view(h, steps));
   }
+  if (options_.stateful) {
+    state_h_.copy_from(step_view(h, steps));
+    if (lstm) state_c_.copy_from(step_view(c, steps));
+  }
+}
+
+void RNN::reset_states() {
+  state_h_ = Tensor();
+  state_c_ = Tensor();
 }
 
 void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor&,
@@ -488,7 +513,7 @@ json RNN::get_config() const {
   c["return_sequences"] = options_.return_sequences;
   c["return_state"] = false;
   c["go_backwards"] = options_.go_backwards;
-  c["stateful"] = false;
+  c["stateful"] = options_.stateful;
   c["unroll"] = false;
   c["zero_output_for_mask"] = options_.zero_output_for_mask;
   if (cell_ == Cell::gru) c["reset_after"] = options_.reset_after;

@@ -72,6 +72,7 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
       o.return_sequences = cfg.boolean("return_sequences", false);
       o.go_backwards = cfg.boolean("go_backwards", false);
       o.zero_output_for_mask = cfg.boolean("zero_output_for_mask", false);
+      o.stateful = cfg.boolean("stateful", false);
       o.kernel_regularizer = cfg.regularizer("kernel_regularizer");
       o.recurrent_regularizer = cfg.regularizer("recurrent_regularizer");
       o.bias_regularizer = cfg.regularizer("bias_regularizer");
@@ -87,7 +88,6 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
       if (cfg.has("seed")) o.seed = static_cast<uint32_t>(cfg.integer("seed", 0, 0xffffffffLL));
       // Not implemented: an error naming the key rather than a silently different model.
       cfg.require_value("return_state", false);  // layers have one output in fitrun
-      cfg.require_value("stateful", false);
       cfg.require_value("time_major", false);
       // Implementation hints that do not change the maths.
       cfg.ignore({"unroll", "implementation", "use_cudnn"});

@@ -38,6 +38,8 @@ class Bidirectional : public LayerOf<Bidirectional> {
                 const Tensor& grad_output, const std::vector<Tensor*>& grad_inputs) override;
   bool produces_mask(const std::vector<bool>& input_has_mask) const override;
   json get_config() const override;
+  /// With stateful inner layers: resets both.
+  void reset_states();
 
   const LayerPtr& forward_layer() const { return forward_; }
   const LayerPtr& backward_layer() const { return backward_; }

@@ -40,6 +40,10 @@ struct RNNOptions {
   /// With return_sequences, a masked timestep outputs zeros instead of the carried-over state
   /// (Keras sets it on the layers inside a Bidirectional).
   bool zero_output_for_mask = false;
+  /// Keras' stateful: each call starts from the state the previous call ended with (sample i
+  /// of a batch continues sample i of the previous batch), until reset_states(). The batch
+  /// size must stay the same between resets.
+  bool stateful = false;
 };
 
 /// The shared machinery of the three recurrent layers; use SimpleRNN, LSTM or GRU.
@@ -54,12 +58,18 @@ class RNN : public Layer {
                Tensor& output) override;
   void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& output,
                 const Tensor& grad_output, const std::vector<Tensor*>& grad_inputs) override;
-  /// Whether this call needs the per-step loop: a mask, or dropout in training. (A fused
-  /// whole-sequence kernel can only serve the other calls.)
+  /// Whether this call needs the per-step loop: a mask, dropout in training, or a stateful
+  /// layer. (A fused whole-sequence kernel can only serve the other calls.)
   bool needs_step_loop(const CallContext& ctx) const;
   /// With return_sequences the input's mask applies to the output; otherwise none.
   bool produces_mask(const std::vector<bool>& input_has_mask) const override;
   json get_config() const override;
+  /// stateful: forgets the carried state; the next call starts from zeros (with any batch size).
+  void reset_states();
+  /// stateful: the carried state (h, and c for LSTM), (batch, units), as Keras' layer.states:
+  /// undefined before the first call and after reset_states(); its values may be set.
+  Tensor& state_h() { return state_h_; }
+  Tensor& state_c() { return state_c_; }
 
   Cell cell() const { return cell_; }
   int64_t units() const { return units_; }
@@ -77,6 +87,7 @@ class RNN : public Layer {
   ActivationFn act_, recurrent_act_;
   uint32_t noise_seed_;  // the dropout masks' seed
   VariablePtr kernel_, recurrent_kernel_, bias_;
+  Tensor state_h_, state_c_;  // stateful: carried across calls
 };
 
 /// h_t = activation(x_t·kernel + h_{t-1}·recurrent_kernel + bias).

@@ -130,6 +130,16 @@ TEST_CASE("Bidirectional uses Keras' names, weights and config", "[sequence][bid
   CHECK(c["backward_layer"]["config"]["go_backwards"] == true);
   CHECK(layer_from_config("Bidirectional", c)->get_config() == c);
 
+  // tf.keras writes the original layer and no backward_layer: both copies derive from it.
+  json no_backward = c;
+  no_backward.erase("backward_layer");
+  no_backward["layer"]["config"]["name"] = "lstm";
+  auto derived = std::dynamic_pointer_cast<Bidirectional>(layer_from_config("Bidirectional", no_backward));
+  REQUIRE(derived);
+  CHECK(derived->forward_layer()->name() == "forward_lstm");
+  CHECK(derived->backward_layer()->name() == "backward_lstm");
+  CHECK(static_cast<RNN&>(*derived->backward_layer()).options().go_backwards);
+
   // A custom backward layer is used as given.
   Bidirectional custom(GRU(2, {.name = "f"}),
                        {.merge_mode = "ave",

@@ -14,9 +14,12 @@ namespace {
 
 enum Slot { kYF, kYB, kDYF, kDYB, kDX };
 
-/// The inner layers' own call contexts, kept across forward and backward.
+/// The inner layers' own call contexts, kept across forward and backward, and the argument
+/// lists handed to them (kept so that a steady-state call allocates nothing).
 struct Inner {
   CallContext fwd, bwd;
+  std::vector<const Tensor*> x{nullptr};
+  std::vector<Tensor*> dx{nullptr};
 };
 
 const RNN& expect_rnn(const Layer& l, const char* what) {
@@ -126,8 +129,9 @@ void Bidirectional::forward(CallContext& ctx, const std::vector<const Tensor*>& 
   }
   const Shape s = inner_shape(y.shape());
   Tensor yf = ctx.scratch(kYF, s), yb = ctx.scratch(kYB, s);
-  forward_->forward(inner.fwd, {&x}, yf);
-  backward_->forward(inner.bwd, {&x}, yb);
+  inner.x[0] = &x;
+  forward_->forward(inner.fwd, inner.x, yf);
+  backward_->forward(inner.bwd, inner.x, yb);
 
   const auto [n, steps, u] = dims_of(yf, return_sequences_);
   const Tensor* mask = return_sequences_ ? ctx.input_mask(0) : nullptr;
@@ -201,13 +205,17 @@ void Bidirectional::backward(CallContext& ctx, const std::vector<const Tensor*>&
     }
 
   Tensor* dx = grad_inputs[0];
-  forward_->backward(inner.fwd, {&x}, yf, dyf, {dx});
+  inner.x[0] = &x;
+  inner.dx[0] = dx;
+  forward_->backward(inner.fwd, inner.x, yf, dyf, inner.dx);
   if (!dx) {
-    backward_->backward(inner.bwd, {&x}, yb, dyb, {nullptr});
+    backward_->backward(inner.bwd, inner.x, yb, dyb, inner.dx);
     return;
   }
+  // The backward layer's input gradient goes to scratch, then adds to the forward one's.
   Tensor dx_back = ctx.scratch(kDX, x.shape());
-  backward_->backward(inner.bwd, {&x}, yb, dyb, {&dx_back});
+  inner.dx[0] = &dx_back;
+  backward_->backward(inner.bwd, inner.x, yb, dyb, inner.dx);
   ops::add_inplace(*dx, dx_back);
 }
 

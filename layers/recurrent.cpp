@@ -2,6 +2,7 @@
 // (x (N·T, in) · kernel); each step then does one recurrent matmul (h (N, units) ·
 // recurrent_kernel) through ops::dense_forward and the gate maths in a loop; the backward is
 // backpropagation through time with the weight gradients as two matmuls over all steps.
+// Dropout (training) masks the matmuls' inputs through layers/rnn_dropout.cpp.
 // Everything is stored time-major per call in the context's scratch (held by value: a later
 // scratch() call may move the slots), so a steady-state step
 // allocates nothing.
@@ -200,16 +201,16 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
     bias_in = two_bias ? bias_->value.slice(0, 1).reshape({g}) : bias_->value;
     if (two_bias) bias_rec = bias_->value.slice(1, 2).reshape({g});
   }
-  const Dropouts d = dropouts(ctx, options_, noise_seed_, gates(), n, in, u, true);
+  const Dropouts drop = dropouts(ctx, options_, noise_seed_, gates(), n, in, u, true);
   const Tensor x2 = x.reshape({n * steps, in});
-  if (d.input)  // rows (i, t): sample i = row / steps
-    MaskedMatmul(ctx, kInMM, d.in_masks, steps, kernel_->value, bias_in, n * steps).forward(x2, xw);
+  if (drop.input)  // rows (i, t): sample i = row / steps
+    MaskedMatmul(ctx, kInMM, drop.in_masks, steps, kernel_->value, bias_in, n * steps).forward(x2, xw);
   else
     ops::dense_forward(x2, kernel_->value, bias_in, ActivationFn::linear, xw);
   MaskedMatmul rec_mm;
-  if (d.recurrent) rec_mm = MaskedMatmul(ctx, kRecMM, d.rec_masks, 1, recurrent_kernel_->value, bias_rec, n);
+  if (drop.recurrent) rec_mm = MaskedMatmul(ctx, kRecMM, drop.rec_masks, 1, recurrent_kernel_->value, bias_rec, n);
   // GRU reset_before: the candidate's recurrent input is r·(h ⊙ its mask).
-  const float* rm_h = d.recurrent && gru ? d.rec_masks.data<float>() + 2 * n * u : nullptr;
+  const float* rm_h = drop.recurrent && gru ? drop.rec_masks.data<float>() + 2 * n * u : nullptr;
   if (options_.stateful) {
     // The state the previous call ended with (zeros after reset_states); backward treats it
     // as a constant, so gradients stop at the batch boundary as in Keras.
@@ -235,7 +236,7 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
     const int64_t t = options_.go_backwards ? steps - 1 - s : s;
     const Tensor hp_t = step_view(h, s);
     Tensor hr_t = step_view(hr, s);
-    if (d.recurrent) rec_mm.forward(hp_t, hr_t);
+    if (drop.recurrent) rec_mm.forward(hp_t, hr_t);
     else ops::dense_forward(hp_t, recurrent_kernel_->value, bias_rec, ActivationFn::linear, hr_t);
     const float* hp = hp_t.data<float>();
     const float* r = hr_t.data<float>();
@@ -350,10 +351,10 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
   dh.fill(0);
   dc.fill(0);
   if (gru_before) db.fill(0);
-  const Dropouts d = dropouts(ctx, options_, noise_seed_, gates(), n, in, u, false);
+  const Dropouts drop = dropouts(ctx, options_, noise_seed_, gates(), n, in, u, false);
   MaskedMatmul rec_mm;
-  if (d.recurrent) rec_mm = MaskedMatmul(ctx, kRecMM, d.rec_masks, 1, recurrent_kernel_->value, Tensor(), n);
-  const float* rm_h = d.recurrent && gru ? d.rec_masks.data<float>() + 2 * n * u : nullptr;
+  if (drop.recurrent) rec_mm = MaskedMatmul(ctx, kRecMM, drop.rec_masks, 1, recurrent_kernel_->value, Tensor(), n);
+  const float* rm_h = drop.recurrent && gru ? drop.rec_masks.data<float>() + 2 * n * u : nullptr;
 
   const float* mp = mask ? mask->data<float>() : nullptr;
   const float* dyp = dy.data<float>();
@@ -437,7 +438,7 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
       }
     }
     // dL/dh_{s-1} = dZ_rec·Uᵀ (+ the direct paths: GRU's z·h_prev, masked rows' carry-over).
-    if (d.recurrent) rec_mm.backward_data(step_view(dhr, s), dh_tmp);
+    if (drop.recurrent) rec_mm.backward_data(step_view(dhr, s), dh_tmp);
     else ops::dense_backward_data(step_view(dhr, s), R, dh_tmp);
     const float* dt = dh_tmp.data<float>();
     for (int64_t i = 0; i < n; ++i) {
@@ -461,7 +462,7 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
 
   const Tensor x2 = x.reshape({n * steps, in});
   MaskedMatmul in_mm;
-  if (d.input) in_mm = MaskedMatmul(ctx, kInMM, d.in_masks, steps, kernel_->value, Tensor(), n * steps);
+  if (drop.input) in_mm = MaskedMatmul(ctx, kInMM, drop.in_masks, steps, kernel_->value, Tensor(), n * steps);
   if (trainable) {
     Tensor none;
     Tensor db_in = none, db_rec = none;
@@ -470,11 +471,11 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
       if (two_bias) db_rec = bias_->grad.slice(1, 2).reshape({g});
     }
     const bool acc = ctx.accumulate_grads;
-    if (d.input) in_mm.backward_weights(x2, dxw, kernel_->grad, db_in, acc);
+    if (drop.input) in_mm.backward_weights(x2, dxw, kernel_->grad, db_in, acc);
     else ops::dense_backward_weights(x2, dxw, kernel_->grad, db_in, acc);
     const Tensor hs = h.slice(0, steps).reshape({steps * n, u}), dz = dhr.reshape({steps * n, g});
-    if (d.recurrent)  // rows (t, i): sample i = row % n
-      MaskedMatmul(ctx, kRecAllMM, d.rec_masks, 1, R, Tensor(), steps * n)
+    if (drop.recurrent)  // rows (t, i): sample i = row % n
+      MaskedMatmul(ctx, kRecAllMM, drop.rec_masks, 1, R, Tensor(), steps * n)
           .backward_weights(hs, dz, recurrent_kernel_->grad, db_rec, acc);
     else
       ops::dense_backward_weights(hs, dz, recurrent_kernel_->grad, db_rec, acc);
@@ -484,7 +485,7 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
   }
   if (grad_inputs[0]) {
     Tensor dx = grad_inputs[0]->reshape({n * steps, in});
-    if (d.input) in_mm.backward_data(dxw, dx);
+    if (drop.input) in_mm.backward_data(dxw, dx);
     else ops::dense_backward_data(dxw, kernel_->value, dx);
   }
 }

@@ -1,8 +1,8 @@
 // Attention (Luong) and AdditiveAttention (Bahdanau): forward against a naive double-precision
 // loop of Keras 3's equations (scale, concat, causal, value and query masks, key ≠ value),
 // gradient checks for every input and weight, masked keys changing nothing, configs (round
-// trip, a Keras 3 model config, errors naming the key), and a small model that learns with
-// Attention.
+// trip, a Keras 3 model config, errors naming the key), a small model that learns with
+// Attention, and a steady-state train step that creates no tensors.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -459,4 +459,27 @@ TEST_CASE("a small model with Attention learns to find the marked token",
                           y.slice(train, kSamples), {.verbose = 0});
   INFO("held-out accuracy " << r["accuracy"]);
   CHECK(r["accuracy"] >= 0.95);
+}
+
+TEST_CASE("the steady-state train step with Attention layers creates no tensors",
+          "[sequence][attention][performance]") {
+  set_seed(4);
+  clear_session();
+  KerasTensor tok = Input({6}, {.dtype = DType::int32});
+  KerasTensor e = Embedding(12, 8, {.mask_zero = true})(tok);  // masks reach both layers
+  KerasTensor a = Attention({.use_scale = true, .dropout = 0.2f})({e, e});
+  KerasTensor b = AdditiveAttention({.use_causal_mask = true})({a, e, e});
+  KerasTensor c = Attention({.score_mode = "concat"})({b, e});
+  Model model(tok, Dense(3)(GlobalAveragePooling1D()(c)));
+  model.compile("adam", losses::SparseCategoricalCrossentropy({.from_logits = true}));
+  Tensor ids = Tensor::zeros({16, 6}, DType::int32);
+  for (int64_t i = 0; i < 16 * 6; ++i)
+    ids.data<int32_t>()[i] = static_cast<int32_t>(i % 7 % 4 + i % 3);  // some 0s: padding
+  const TensorList x = ids;
+  const TensorList y = Tensor::zeros({16}, DType::int32);
+  model.train_on_batch(x, y);  // plans, primitives, scratch, optimizer slots
+  model.train_step(x, y);
+  const int64_t storages = debug::storage_allocations();
+  for (int i = 0; i < 5; ++i) model.train_step(x, y);
+  CHECK(debug::storage_allocations() == storages);
 }

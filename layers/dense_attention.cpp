@@ -4,6 +4,7 @@
 // scores of "concat" and AdditiveAttention a plain loop (no oneDNN primitive computes them);
 // masks, softmax and dropout are MultiHeadAttention's (layers/attention_util.hpp), and the
 // output is one more batched matmul. Every buffer lives in the call's scratch.
+#include <algorithm>
 #include <cmath>
 
 #include "fitrun/layers/attention.hpp"
@@ -208,11 +209,10 @@ void attend_backward(const Scoring& sc, CallContext& ctx, bool train,
   if (dk) ops::batched_matmul(dS, true, q, false, s, *dk, dk_add);
 }
 
-float checked_dropout(const char* layer, float rate) {
+void check_dropout(const char* layer, float rate) {
   if (!(rate >= 0.f && rate < 1.f))
     throw ConfigError(std::string(layer) + ": dropout must be in [0, 1), got " +
                       std::to_string(rate));
-  return rate;
 }
 
 }  // namespace
@@ -224,7 +224,7 @@ Attention::Attention(AttentionOptions options)
   if (options_.score_mode != "dot" && options_.score_mode != "concat")
     throw ConfigError("Attention: score_mode must be \"dot\" or \"concat\", got \"" +
                       options_.score_mode + "\"");
-  checked_dropout("Attention", options_.dropout);
+  check_dropout("Attention", options_.dropout);
   supports_masking_ = true;  // the output carries the query's mask
 }
 
@@ -280,7 +280,7 @@ json Attention::get_config() const {
 
 AdditiveAttention::AdditiveAttention(AdditiveAttentionOptions options)
     : LayerOf<AdditiveAttention>(options.name), options_(std::move(options)) {
-  checked_dropout("AdditiveAttention", options_.dropout);
+  check_dropout("AdditiveAttention", options_.dropout);
   supports_masking_ = true;  // the output carries the query's mask
 }
 

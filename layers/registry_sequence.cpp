@@ -125,6 +125,44 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
     cfg.ignore({"seed", "flash_attention"});
     return cfg.finish(std::make_shared<MultiHeadAttention>(heads, key_dim, o));
   };
+  // Keras' Attention and AdditiveAttention. use_causal_mask and return_attention_scores are
+  // call arguments in Keras; fitrun reads the first as a layer option (tf.keras 2 wrote it
+  // as "causal") and refuses the second, since a fitrun layer has one output.
+  auto dropout_rate = [](const ConfigReader& cfg) {
+    const double rate = cfg.number("dropout", 0.0, 0.0, 1.0);
+    if (rate >= 1.0) cfg.expected("dropout", "a number in [0, 1)");
+    return static_cast<float>(rate);
+  };
+  auto causal = [](const ConfigReader& cfg) {
+    const bool keras3 = cfg.boolean("use_causal_mask", false);
+    const bool keras2 = cfg.boolean("causal", false);  // both read: each is a known key
+    return keras3 || keras2;
+  };
+  r["Attention"] = [=](const json& c) {
+    ConfigReader cfg(c);
+    AttentionOptions o;
+    o.name = cfg.name();
+    o.use_scale = cfg.boolean("use_scale", false);
+    o.score_mode = cfg.choice("score_mode", "dot", {"dot", "concat"});
+    o.dropout = dropout_rate(cfg);
+    o.use_causal_mask = causal(cfg);
+    cfg.require_value("return_attention_scores", false);
+    cfg.ignore({"seed"});
+    return cfg.finish(std::make_shared<Attention>(o));
+  };
+  r["AdditiveAttention"] = [=](const json& c) {
+    ConfigReader cfg(c);
+    AdditiveAttentionOptions o;
+    o.name = cfg.name();
+    o.use_scale = cfg.boolean("use_scale", true);
+    o.dropout = dropout_rate(cfg);
+    o.use_causal_mask = causal(cfg);
+    cfg.require_value("return_attention_scores", false);
+    // Keras accepts score_mode here and ignores it (the scores are always additive).
+    cfg.choice("score_mode", "dot", {"dot", "concat"});
+    cfg.ignore({"seed"});
+    return cfg.finish(std::make_shared<AdditiveAttention>(o));
+  };
   r["TimeDistributed"] = [](const json& c) {
     ConfigReader cfg(c);
     LayerPtr layer = wrapped_layer(cfg, "layer");

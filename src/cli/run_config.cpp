@@ -329,12 +329,8 @@ PreparedRun prepare_run(const RunFile& run, const PrepareOptions& options) {
     try {
       const Device d = device == "auto" ? Device::cpu() : Device::parse(device);
       if (d.is_cuda())
-#ifdef FITRUN_HAVE_CUDA
-        root.fail("device", "models do not train on a GPU yet (the CUDA backend has ops only, "
-                            "see docs/gpu.md); use \"cpu\" or \"auto\"");
-#else
-        root.fail("device", "this build of fitrun has no CUDA backend; use \"cpu\" or \"auto\"");
-#endif
+        root.fail("device",
+                  "models train on the CPU only for now (see docs/gpu.md); use \"cpu\" or \"auto\"");
     } catch (const ConfigError& e) {
       if (std::string(e.what()).rfind("/device", 0) == 0) throw;
       root.fail("device", e.what());

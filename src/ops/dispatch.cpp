@@ -181,7 +181,7 @@ void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* cons
   cpu::adam_update(params, grads, m, v, count, u);
 }
 
-// ---- CPU-only ops for now: a GPU tensor gets an error naming the op ----
+// ---- the rest: CPU-only for now (a GPU tensor gets an error naming the op), except conv2d ----
 void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                     float alpha, Tensor& c, bool accumulate) {
   Devices("batched_matmul", {&a, &b, &c}).cpu_only();
@@ -209,7 +209,8 @@ void gather_rows(const Tensor& src, const int64_t* index, int64_t count, Tensor&
 
 void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
                     const Conv2DParams& p, ActivationFn act, Tensor& y) {
-  Devices("conv2d_forward", {&x, &kernel, &bias, &y}).cpu_only();
+  if (Devices("conv2d_forward", {&x, &kernel, &bias, &y}).gpu())
+    return FITRUN_GPU(conv2d_forward(x, kernel, bias, p, act, y));
   cpu::conv2d_forward(x, kernel, bias, p, act, y);
 }
 
@@ -217,13 +218,15 @@ bool conv_fusable(ActivationFn act) { return cpu::conv_fusable(act); }
 
 void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const Conv2DParams& p,
                           Tensor& dx) {
-  Devices("conv2d_backward_data", {&dy, &kernel, &dx}).cpu_only();
+  if (Devices("conv2d_backward_data", {&dy, &kernel, &dx}).gpu())
+    return FITRUN_GPU(conv2d_backward_data(dy, kernel, p, dx));
   cpu::conv2d_backward_data(dy, kernel, p, dx);
 }
 
 void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Conv2DParams& p,
                              Tensor& dkernel, Tensor& dbias, bool accumulate) {
-  Devices("conv2d_backward_weights", {&x, &dy, &dkernel, &dbias}).cpu_only();
+  if (Devices("conv2d_backward_weights", {&x, &dy, &dkernel, &dbias}).gpu())
+    return FITRUN_GPU(conv2d_backward_weights(x, dy, p, dkernel, dbias, accumulate));
   cpu::conv2d_backward_weights(x, dy, p, dkernel, dbias, accumulate);
 }
 

@@ -44,10 +44,12 @@ TEST_CASE("GPU ops: a device mix or a CPU-only op is an error naming the op", "[
   FITRUN_REQUIRE_GPU();
   Tensor a = random({8}, 2).to(kGpu), b = random({8}, 3), y = gpu_like(a);
   REQUIRE_THROWS_WITH(ops::add(a, b, y), Catch::StartsWith("add: tensors on cuda:0 and cpu"));
-  Tensor x = random({1, 4, 4, 2}, 4).to(kGpu), k = random({3, 3, 2, 2}, 5).to(kGpu);
+  Tensor x = random({1, 4, 4, 2}, 4).to(kGpu), ws;
   Tensor out(Shape{1, 2, 2, 2}, DType::float32, kGpu);
-  REQUIRE_THROWS_WITH(ops::conv2d_forward(x, k, Tensor(), {}, ActivationFn::linear, out),
-                      Catch::StartsWith("conv2d_forward is not implemented on cuda:0"));
+  ops::Pool2DParams pool;
+  pool.kernel_h = pool.kernel_w = pool.stride_h = pool.stride_w = 2;
+  REQUIRE_THROWS_WITH(ops::pool2d_forward(x, pool, true, out, ws),
+                      Catch::StartsWith("pool2d_forward is not implemented on cuda:0"));
 }
 
 TEST_CASE("GPU dense_forward matches the CPU", "[gpu]") {
@@ -88,6 +90,41 @@ TEST_CASE("GPU dense backward (data, weights, bias) matches the CPU", "[gpu]") {
   ops::dense_backward_weights(x.to(kGpu), dy.to(kGpu), dw_gpu, db_gpu, accumulate);
   CHECK(relative_error(dw_gpu, dw_cpu) <= kTolerance);
   if (with_bias) CHECK(relative_error(db_gpu, db_cpu) <= kTolerance);
+}
+
+TEST_CASE("GPU conv2d (cuDNN) forward and backward match the CPU", "[gpu]") {
+  FITRUN_REQUIRE_GPU();
+  struct Case {
+    int64_t n, h, w, c, oc, k, stride, dilation, pad, groups;
+  };
+  const Case c = GENERATE(Case{2, 9, 11, 3, 8, 3, 1, 1, 1, 1}, Case{3, 12, 12, 4, 6, 3, 2, 1, 0, 1},
+                          Case{1, 10, 10, 4, 8, 3, 1, 2, 2, 2}, Case{2, 7, 7, 5, 4, 1, 1, 1, 0, 1});
+  const ActivationFn act = GENERATE(ActivationFn::linear, ActivationFn::relu);
+  const bool accumulate = GENERATE(false, true);
+  CAPTURE(c.n, c.h, c.w, c.c, c.oc, c.k, c.stride, c.dilation, c.pad, c.groups);
+  ops::Conv2DParams p;
+  p.stride_h = p.stride_w = c.stride;
+  p.dilation_h = p.dilation_w = c.dilation;
+  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = c.pad;
+  p.groups = c.groups;
+  const int64_t span = (c.k - 1) * c.dilation + 1;
+  const int64_t oh = (c.h + 2 * c.pad - span) / c.stride + 1, ow = (c.w + 2 * c.pad - span) / c.stride + 1;
+  Tensor x = random({c.n, c.h, c.w, c.c}, 80), k = random({c.k, c.k, c.c / c.groups, c.oc}, 81);
+  Tensor b = random({c.oc}, 82), dy = random({c.n, oh, ow, c.oc}, 83);
+  Tensor y({c.n, oh, ow, c.oc}), yg(y.shape(), DType::float32, kGpu);
+  ops::conv2d_forward(x, k, b, p, act, y);
+  ops::conv2d_forward(x.to(kGpu), k.to(kGpu), b.to(kGpu), p, act, yg);
+  CHECK(relative_error(yg, y) <= kTolerance);
+  Tensor dx(x.shape()), dxg(x.shape(), DType::float32, kGpu);
+  ops::conv2d_backward_data(dy, k, p, dx);
+  ops::conv2d_backward_data(dy.to(kGpu), k.to(kGpu), p, dxg);
+  CHECK(relative_error(dxg, dx) <= kTolerance);
+  Tensor dk = random(k.shape(), 84), db = random({c.oc}, 85);
+  Tensor dkg = dk.to(kGpu), dbg = db.to(kGpu);
+  ops::conv2d_backward_weights(x, dy, p, dk, db, accumulate);
+  ops::conv2d_backward_weights(x.to(kGpu), dy.to(kGpu), p, dkg, dbg, accumulate);
+  CHECK(relative_error(dkg, dk) <= kTolerance);
+  CHECK(relative_error(dbg, db) <= kTolerance);
 }
 
 TEST_CASE("GPU activations forward and backward match the CPU", "[gpu]") {

@@ -14,6 +14,12 @@ void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Ac
 void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx);
 void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, Tensor& dbias,
                             bool accumulate);
+void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
+                    const ops::Conv2DParams& p, ActivationFn act, Tensor& y);
+void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const ops::Conv2DParams& p,
+                          Tensor& dx);
+void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const ops::Conv2DParams& p,
+                             Tensor& dkernel, Tensor& dbias, bool accumulate);
 void activation_forward(ActivationFn act, float alpha, const Tensor& x, Tensor& y);
 void activation_backward(ActivationFn act, float alpha, const Tensor& x, const Tensor& y,
                          const Tensor& dy, Tensor& dx);

@@ -39,6 +39,14 @@ __global__ void bias_activation_kernel(float* y, const float* bias, int64_t n, i
                                        ActivationFn act, float alpha) {
   FITRUN_GRID_STRIDE(i, n) y[i] = activate(act, alpha, y[i] + (bias ? bias[i % cols] : 0.f));
 }
+__global__ void transpose_kernel(const float* in, float* out, int64_t rows, int64_t cols,
+                                 bool accumulate) {
+  FITRUN_GRID_STRIDE(i, rows * cols) {  // i indexes the output (cols, rows)
+    const int64_t c = i / rows, r = i % rows;
+    const float v = in[r * cols + c];
+    out[i] = accumulate ? out[i] + v : v;
+  }
+}
 __global__ void activation_kernel(const float* x, float* y, int64_t n, ActivationFn act,
                                   float alpha) {
   FITRUN_GRID_STRIDE(i, n) y[i] = activate(act, alpha, x[i]);
@@ -155,6 +163,14 @@ void launch_bias_activation(float* y, const float* bias, int64_t rows, int64_t c
   if (n == 0) return;
   bias_activation_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, bias, n, cols, act, alpha);
   FITRUN_CUDA_CHECK_LAUNCH("bias_activation_kernel", op);
+}
+
+void launch_transpose(const float* in, float* out, int64_t rows, int64_t cols, bool accumulate,
+                      cudaStream_t stream, const char* op) {
+  const int64_t n = rows * cols;
+  if (n == 0) return;
+  transpose_kernel<<<blocks_for(n), kThreads, 0, stream>>>(in, out, rows, cols, accumulate);
+  FITRUN_CUDA_CHECK_LAUNCH("transpose_kernel", op);
 }
 
 void copy(const Tensor& src, Tensor& dst) {

@@ -23,4 +23,8 @@ void launch_bias_activation(float* y, const float* bias, int64_t rows, int64_t c
 void launch_column_sums(const float* x, float* out, int64_t rows, int64_t cols, bool accumulate,
                         cudaStream_t stream, const char* op);
 
+/// out(c, r) (+)= in(r, c) for a row-major (rows, cols) matrix.
+void launch_transpose(const float* in, float* out, int64_t rows, int64_t cols, bool accumulate,
+                      cudaStream_t stream, const char* op);
+
 }  // namespace fitrun::cuda

@@ -45,7 +45,7 @@ endif()
 
 find_path(CUDNN_INCLUDE_DIR cudnn_version.h
   HINTS ${CUDAToolkit_INCLUDE_DIRS} $ENV{CUDNN_ROOT} ${CUDNN_ROOT} PATH_SUFFIXES include)
-find_library(CUDNN_LIBRARY cudnn
+find_library(CUDNN_LIBRARY NAMES cudnn libcudnn.so.9  # a pip wheel ships only the .so.9
   HINTS ${CUDAToolkit_LIBRARY_DIR} $ENV{CUDNN_ROOT} ${CUDNN_ROOT} PATH_SUFFIXES lib lib64)
 if(NOT CUDNN_INCLUDE_DIR OR NOT CUDNN_LIBRARY)
   _fitrun_cuda_missing("cuDNN (cudnn.h and libcudnn)")

@@ -72,6 +72,17 @@ TEST_CASE("GPU dense_forward matches the CPU", "[gpu]") {
   CHECK(relative_error(y_gpu, y_cpu) <= kTolerance);
 }
 
+TEST_CASE("GPU dense works on a batch view that is not 16-byte aligned", "[gpu]") {
+  FITRUN_REQUIRE_GPU();
+  const ActivationFn act = GENERATE(ActivationFn::linear, ActivationFn::relu);
+  Tensor x = random({20, 53}, 13), k = random({53, 7}, 14), b = random({7}, 15);
+  Tensor xs = x.slice(3, 20), y({17, 7});  // 3 rows of 53 floats in: 636 bytes
+  ops::dense_forward(xs, k, b, act, y);
+  Tensor yg({17, 7}, DType::float32, kGpu);
+  ops::dense_forward(x.to(kGpu).slice(3, 20), k.to(kGpu), b.to(kGpu), act, yg);
+  CHECK(relative_error(yg, y) <= kTolerance);
+}
+
 TEST_CASE("GPU dense backward (data, weights, bias) matches the CPU", "[gpu]") {
   FITRUN_REQUIRE_GPU();
   const bool accumulate = GENERATE(false, true);

@@ -23,7 +23,7 @@ constexpr size_t kWorkspaceBytes = 32u << 20;  // cuBLASLt's recommendation for 
 
 struct PlanKey {
   int device, transa, transb, epilogue;
-  int64_t m, n, k;
+  int64_t m, n, k, align;
   bool operator==(const PlanKey& o) const { return std::memcmp(this, &o, sizeof o) == 0; }
 };
 struct PlanKeyHash {
@@ -43,9 +43,17 @@ struct Plan {
   bool found = false;  // false: cuBLASLt has no algorithm (for this epilogue)
 };
 
+/// 16 when every pointer is 16-byte aligned (cuBLASLt's default assumption), else 4: views of
+/// a batch (Tensor::slice) can start anywhere on a float boundary.
+int64_t alignment(std::initializer_list<const void*> ptrs) {
+  for (const void* p : ptrs)
+    if (p && reinterpret_cast<uintptr_t>(p) % 16 != 0) return 4;
+  return 16;
+}
+
 /// Returns the cached plan for D(m×n) = op(A)·op(B) (+ beta·D), creating it on first use.
 Plan& plan(Context& ctx, cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n,
-           int64_t k, cublasLtEpilogue_t epilogue, const char* op) {
+           int64_t k, cublasLtEpilogue_t epilogue, int64_t align, const char* op) {
   PlanKey key{};  // zeroed padding: the key is compared bytewise
   key.device = ctx.device;
   key.transa = ta;
@@ -54,6 +62,7 @@ Plan& plan(Context& ctx, cublasOperation_t ta, cublasOperation_t tb, int64_t m, 
   key.m = m;
   key.n = n;
   key.k = k;
+  key.align = align;
   static thread_local std::unordered_map<PlanKey, Plan, PlanKeyHash> cache;
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
@@ -80,6 +89,14 @@ Plan& plan(Context& ctx, cublasOperation_t ta, cublasOperation_t tb, int64_t m, 
   FITRUN_CUDA_CHECK(cublasLtMatmulPreferenceSetAttribute(
                         pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
                     op);
+  if (align < 16) {
+    const uint32_t a = static_cast<uint32_t>(align);
+    for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+                      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+                      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+      FITRUN_CUDA_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &a, sizeof a), op);
+  }
   cublasLtMatmulHeuristicResult_t result{};
   int returned = 0;
   const cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(ctx.lt, p.desc, p.a, p.b, p.c, p.c,
@@ -111,7 +128,7 @@ void run(Context& ctx, Plan& p, const float* A, const float* B, float* D, float 
 /// algorithm at all for the shape.
 void matmul(Context& ctx, cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n,
             int64_t k, const float* A, const float* B, float* D, bool accumulate, const char* op) {
-  Plan& p = plan(ctx, ta, tb, m, n, k, CUBLASLT_EPILOGUE_DEFAULT, op);
+  Plan& p = plan(ctx, ta, tb, m, n, k, CUBLASLT_EPILOGUE_DEFAULT, alignment({A, B, D}), op);
   if (!p.found)
     fail("cublasLtMatmulAlgoGetHeuristic", op,
          "no algorithm for m=" + std::to_string(m) + " n=" + std::to_string(n) +
@@ -155,7 +172,8 @@ void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Ac
   else if (act == ActivationFn::linear && pb)
     epi = CUBLASLT_EPILOGUE_BIAS;
   if (epi != CUBLASLT_EPILOGUE_DEFAULT) {
-    Plan& p = plan(ctx, CUBLAS_OP_N, CUBLAS_OP_N, out, n, in, epi, op);
+    Plan& p = plan(ctx, CUBLAS_OP_N, CUBLAS_OP_N, out, n, in, epi, alignment({pw, px, py, pb}),
+                   op);
     if (p.found) return run(ctx, p, pw, px, py, 0.f, pb, op);
   }
   matmul(ctx, CUBLAS_OP_N, CUBLAS_OP_N, out, n, in, pw, px, py, false, op);

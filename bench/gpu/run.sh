@@ -46,14 +46,13 @@ cudnn_root=""
 for d in "${CUDNN_ROOT:-}" /usr/local/cuda /usr \
          $(python3 -c 'import nvidia, os; [print(os.path.join(p, "cudnn")) for p in nvidia.__path__]' 2>/dev/null); do
   [[ -n $d ]] || continue
-  if ls "$d"/include/cudnn_version.h >/dev/null 2>&1 &&
-     ls "$d"/lib*/libcudnn.so* "$d"/lib/x86_64-linux-gnu/libcudnn.so* >/dev/null 2>&1; then
-    cudnn_root=$d; break
+  lib=$(ls "$d"/lib*/libcudnn.so* "$d"/lib/x86_64-linux-gnu/libcudnn.so* 2>/dev/null | head -1)
+  if [[ -e $d/include/cudnn_version.h && -n $lib ]]; then
+    cudnn_root=$d; cudnn_lib=$(dirname "$lib"); break
   fi
 done
 if [[ -z $cudnn_root ]]; then echo "cuDNN not found (set CUDNN_ROOT)"; exit 2; fi
-echo "cuDNN at $cudnn_root"
-cudnn_lib=$(dirname "$(ls "$cudnn_root"/lib*/libcudnn.so* 2>/dev/null | head -1)")
+echo "cuDNN at $cudnn_root (library in $cudnn_lib)"
 # The pip wheel ships only libcudnn.so.9: give the linker an unversioned name.
 if [[ ! -e $cudnn_lib/libcudnn.so ]]; then
   mkdir -p "$prefix/cudnn/lib" && ln -sfn "$cudnn_lib/libcudnn.so.9" "$prefix/cudnn/lib/libcudnn.so"
@@ -69,7 +68,8 @@ step "configure (FITRUN_CUDA=ON, sm_90)"
 cmake -S . -B "$build" -G "$gen" -DCMAKE_BUILD_TYPE=Release -DFITRUN_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="${FITRUN_CUDA_ARCH:-90}" -DCMAKE_PREFIX_PATH="$prefix/usr" \
   -DCUDNN_ROOT="$cudnn_root" -DFITRUN_BUILD_EXAMPLES=OFF -DFITRUN_BUILD_BENCH=OFF \
-  -DFITRUN_BUILD_CLI=OFF -DFITRUN_BUILD_TESTS=ON 2>&1 | tee "$logs/configure.log" | tail -25
+  -DFITRUN_BUILD_CLI=OFF -DFITRUN_BUILD_TESTS=ON -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
+  -DHDF5_C_COMPILER_EXECUTABLE=/nonexistent 2>&1 | tee "$logs/configure.log" | tail -25
 [[ ${PIPESTATUS[0]} == 0 ]] || { echo "configure failed (log: $logs/configure.log)"; exit 3; }
 
 step "build (test_cuda, test_optimizers)"
@@ -99,7 +99,8 @@ step "tests: fused optimizer updates on the CPU"
 
 if command -v compute-sanitizer >/dev/null; then
   step "compute-sanitizer memcheck on [gpu]"
-  timeout 240 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/tests/test_cuda" "[gpu]" \
+  # cuDNN's algorithm search is slow under memcheck: bounded so the summary still prints.
+  timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/tests/test_cuda" "[gpu]" \
     > "$logs/sanitizer.log" 2>&1
   echo "compute-sanitizer exit $?"; grep -E "ERROR SUMMARY|Invalid|error" "$logs/sanitizer.log" | head -20
 else

@@ -65,6 +65,30 @@ void dropout_forward(const Tensor& x, float rate, uint64_t seed, uint64_t counte
 /// dx = dy * mask
 void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx);
 
+// ---- fused optimizer updates: all parameters in one call (one kernel launch on a GPU) ----
+/// Keras SGD. With momentum: m = mu*m - lr*g, then w += m (nesterov: w += mu*m - lr*g);
+/// without: w -= lr*g. weight_decay > 0 first applies Keras' decoupled w -= w*wd*lr.
+struct SGDUpdate {
+  float learning_rate = 0.01f;
+  double momentum = 0.0;
+  bool nesterov = false;
+  double weight_decay = 0.0;
+};
+/// params[i] -= ... with grads[i]; momenta may be null when momentum == 0. All tensors on one
+/// device, float32, params[i]/grads[i]/momenta[i] of one size.
+void sgd_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* momenta,
+                int count, const SGDUpdate& u);
+/// Keras Adam (no amsgrad): m += (g-m)(1-b1), v += (g²-v)(1-b2),
+/// w -= m·alpha/(sqrt(v)+eps) with alpha = lr·sqrt(1-b2^t)/(1-b1^t), t = step (1 on the first).
+struct AdamUpdate {
+  float learning_rate = 0.001f;
+  double beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7;
+  int64_t step = 1;
+  double weight_decay = 0.0;  // decoupled (AdamW), applied first as in SGDUpdate
+};
+void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
+                 Tensor* const* v, int count, const AdamUpdate& u);
+
 // ---- shape ops ----
 /// Concatenates along `axis` (not the batch axis; inputs share all other dims).
 void concat(const Tensor* const* inputs, int count, int axis, Tensor& y);

@@ -14,6 +14,10 @@ void set_seed(uint64_t seed);
 void set_num_threads(int n);
 int num_threads();
 
+/// Number of usable CUDA devices: 0 in a build without the CUDA backend, or when no device or
+/// driver is present (never throws).
+int cuda_device_count();
+
 /// One line per capability: version, oneDNN ISA, threads, CUDA/cuDNN, devices. Printed by
 /// the CLI at start-up, since most "it is slow" reports are build or threading mistakes.
 std::string build_info();

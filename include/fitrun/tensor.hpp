@@ -14,7 +14,8 @@
 
 namespace fitrun {
 
-/// Raw, 64-byte aligned memory owned by one or more tensors.
+/// Raw memory owned by one or more tensors: 64-byte aligned host memory, or 256-byte aligned
+/// device memory for a CUDA device (in builds with the CUDA backend).
 struct Storage {
   Storage(std::size_t bytes, Device device);
   ~Storage();
@@ -62,7 +63,7 @@ class Tensor {
   Device device() const;
   std::size_t nbytes() const { return static_cast<std::size_t>(size()) * dtype_size(dtype_); }
 
-  // ---- host access ----
+  // ---- host access (throws an Error naming the device for a tensor on a GPU) ----
   void* raw() const;
   template <class T> T* data() const {
     check_dtype(dtype_of<T>());
@@ -76,14 +77,21 @@ class Tensor {
   double item() const;
   std::vector<float> to_vector() const;
 
+  // ---- devices ----
+  /// The address of the first element on the tensor's own device (a CUDA device pointer for a
+  /// GPU tensor). For backends; host code uses raw() / data<T>().
+  void* device_data() const;
+  /// A copy on `device` (this tensor itself when it already lives there).
+  Tensor to(Device device) const;
+
   // ---- views and copies ----
   /// Same data, new shape (one dimension may be -1). Throws ShapeError on a size mismatch.
   Tensor reshape(Shape shape) const;
   /// Rows [begin, end) along the first axis, sharing data.
   Tensor slice(int64_t begin, int64_t end) const;
-  /// Deep copy.
+  /// Deep copy (on the same device).
   Tensor clone() const;
-  /// Copies `other`'s contents into this tensor (same element count and dtype).
+  /// Copies `other`'s contents into this tensor (same element count and dtype; any devices).
   void copy_from(const Tensor& other);
   void fill(double value);
   /// Conversion to another dtype (a copy; float <-> int rounds toward zero).

@@ -323,12 +323,14 @@ PreparedRun prepare_run(const RunFile& run, const PrepareOptions& options) {
     check_keys(root, "", "a run file");
     (void)root.string("$schema", "");
 
-    // ---- device: no CUDA backend in this build yet
+    // ---- device: models train on the CPU; the CUDA backend has ops but no model placement
+    // yet (docs/gpu.md), so "auto" means the CPU here even on a machine with a GPU.
     const std::string device = root.string("device", "auto");
     try {
-      const Device d = Device::parse(device);
+      const Device d = device == "auto" ? Device::cpu() : Device::parse(device);
       if (d.is_cuda())
-        root.fail("device", "this build of fitrun has no CUDA backend; use \"cpu\" or \"auto\"");
+        root.fail("device",
+                  "models train on the CPU only for now (see docs/gpu.md); use \"cpu\" or \"auto\"");
     } catch (const ConfigError& e) {
       if (std::string(e.what()).rfind("/device", 0) == 0) throw;
       root.fail("device", e.what());

@@ -1,11 +1,13 @@
 #include "fitrun/device.hpp"
 
 #include "fitrun/error.hpp"
+#include "fitrun/runtime.hpp"
 
 namespace fitrun {
 
 Device Device::parse(const std::string& name) {
-  if (name == "cpu" || name == "auto") return cpu();  // no CUDA backend in this build yet
+  if (name == "cpu") return cpu();
+  if (name == "auto") return cuda_device_count() > 0 ? cuda(0) : cpu();
   if (name == "cuda") return cuda(0);
   if (name.rfind("cuda:", 0) == 0) {
     try {

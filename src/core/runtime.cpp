@@ -6,6 +6,9 @@
 #include <sstream>
 
 #include "fitrun/random.hpp"
+#ifdef FITRUN_HAVE_CUDA
+#include "backend/cuda/context.hpp"
+#endif
 #include "fitrun/version.hpp"
 
 namespace fitrun {
@@ -38,8 +41,20 @@ std::string build_info() {
   }
   os << ")\n";
   os << "  threads " << num_threads() << " (OpenMP)\n";
+#ifdef FITRUN_HAVE_CUDA
+  os << "  CUDA backend: built\n" << cuda::describe();
+#else
   os << "  CUDA backend: not built\n";
+#endif
   return os.str();
+}
+
+int cuda_device_count() {
+#ifdef FITRUN_HAVE_CUDA
+  return cuda::device_count();
+#else
+  return 0;
+#endif
 }
 
 void clear_session() { reset_layer_name_counters(); }

@@ -14,6 +14,9 @@
 
 #include "fitrun/error.hpp"
 #include "fitrun/random.hpp"
+#ifdef FITRUN_HAVE_CUDA
+#include "backend/cuda/memory.hpp"
+#endif
 
 namespace fitrun {
 
@@ -31,14 +34,42 @@ int64_t storage_allocations() { return g_allocations.load(); }
 }  // namespace debug
 
 Storage::Storage(std::size_t n, Device dev) : bytes(n), device(dev) {
-  if (!dev.is_cpu()) throw Error("this build has no CUDA backend: cannot allocate on " + dev.to_string());
+  if (dev.is_cuda()) {
+#ifdef FITRUN_HAVE_CUDA
+    data = cuda::device_alloc(n, dev.index());
+    ++g_allocations;
+    return;
+#else
+    throw Error("this build has no CUDA backend: cannot allocate on " + dev.to_string());
+#endif
+  }
   std::size_t rounded = ((n + 63) / 64) * 64;
   data = std::aligned_alloc(64, rounded ? rounded : 64);
   if (!data) throw Error("out of memory allocating " + std::to_string(n) + " bytes");
   ++g_allocations;
 }
 
-Storage::~Storage() { std::free(data); }
+Storage::~Storage() {
+#ifdef FITRUN_HAVE_CUDA
+  if (device.is_cuda()) {
+    cuda::device_free(data, device.index());
+    return;
+  }
+#endif
+  std::free(data);
+}
+
+namespace {
+/// memcpy, or a device copy when either side is on a GPU.
+void copy_between(void* dst, Device dst_device, const void* src, Device src_device,
+                  std::size_t bytes) {
+#ifdef FITRUN_HAVE_CUDA
+  if (dst_device.is_cuda() || src_device.is_cuda())
+    return cuda::copy_bytes(dst, dst_device, src, src_device, bytes);
+#endif
+  if (bytes) std::memcpy(dst, src, bytes);
+}
+}  // namespace
 
 Tensor::Tensor(Shape shape, DType dtype, Device device) : shape_(shape), dtype_(dtype) {
   check_shape(shape);
@@ -50,7 +81,24 @@ Device Tensor::device() const { return storage_ ? storage_->device : Device::cpu
 
 void* Tensor::raw() const {
   if (!storage_) throw Error("access to an undefined (empty) tensor");
+  if (!storage_->device.is_cpu())
+    throw Error("CPU access to a tensor of shape " + shape_.to_string() + " on " +
+                storage_->device.to_string() +
+                ": copy it to the host first with to(Device::cpu())");
   return static_cast<char*>(storage_->data) + offset_;
+}
+
+void* Tensor::device_data() const {
+  if (!storage_) throw Error("access to an undefined (empty) tensor");
+  return static_cast<char*>(storage_->data) + offset_;
+}
+
+Tensor Tensor::to(Device device) const {
+  if (!storage_) throw Error("to(" + device.to_string() + "): the tensor is undefined");
+  if (device == this->device()) return *this;
+  Tensor t(shape_, dtype_, device);
+  copy_between(t.device_data(), device, device_data(), this->device(), nbytes());
+  return t;
 }
 
 void Tensor::check_dtype(DType expected) const {
@@ -147,10 +195,12 @@ double Tensor::at(std::initializer_list<int64_t> index) const {
 double Tensor::item() const {
   if (size() != 1)
     throw ShapeError("item(): tensor of shape " + shape_.to_string() + " is not a single value");
+  if (defined() && !device().is_cpu()) return to(Device::cpu()).flat(0);
   return flat(0);
 }
 
 std::vector<float> Tensor::to_vector() const {
+  if (defined() && !device().is_cpu()) return to(Device::cpu()).to_vector();
   std::vector<float> v(static_cast<size_t>(size()));
   for (int64_t i = 0; i < size(); ++i) v[static_cast<size_t>(i)] = static_cast<float>(flat(i));
   return v;
@@ -187,8 +237,8 @@ Tensor Tensor::slice(int64_t begin, int64_t end) const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor t(shape_, dtype_);
-  std::memcpy(t.raw(), raw(), nbytes());
+  Tensor t(shape_, dtype_, device());
+  copy_between(t.device_data(), t.device(), device_data(), device(), nbytes());
   return t;
 }
 
@@ -197,10 +247,16 @@ void Tensor::copy_from(const Tensor& other) {
     throw ShapeError("copy_from: source " + other.shape_.to_string() + " " +
                      dtype_name(other.dtype_) + " does not match " + shape_.to_string() + " " +
                      dtype_name(dtype_));
-  std::memcpy(raw(), other.raw(), nbytes());
+  copy_between(device_data(), device(), other.device_data(), other.device(), nbytes());
 }
 
 void Tensor::fill(double value) {
+  if (defined() && !device().is_cpu()) {  // not a hot path: layers fill through ops::fill
+    Tensor host(shape_, dtype_);
+    host.fill(value);
+    copy_from(host);
+    return;
+  }
   const int64_t n = size();
   switch (dtype_) {
     case DType::float32: {
@@ -222,6 +278,7 @@ void Tensor::fill(double value) {
 }
 
 Tensor Tensor::astype(DType dtype) const {
+  if (defined() && !device().is_cpu()) return to(Device::cpu()).astype(dtype).to(device());
   Tensor t(shape_, dtype);
   const int64_t n = size();
   for (int64_t i = 0; i < n; ++i) {
@@ -447,6 +504,10 @@ std::string format_axis(const Tensor& t, const ElementFormat& fmt, const Elision
 
 std::string Tensor::to_string(int max_items) const {
   if (!defined()) return "Tensor(undefined)";
+  if (!device().is_cpu()) {
+    std::string s = to(Device::cpu()).to_string(max_items);
+    return s.insert(s.size() - 1, ", device=" + device().to_string());
+  }
   const std::string prefix = "array(";
   Elision e;
   e.max_items = std::max(max_items, 2);

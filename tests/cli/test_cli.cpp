@@ -255,8 +255,8 @@ TEST_CASE("fitrun validate checks without writing anything", "[cli]") {
   CHECK(bad.err == "--set fit.epochs=ten: /fit/epochs: expected a positive integer, got \"ten\"\n");
   const Result cuda = run_cli("train run.json --device cuda", tmp.path);
   CHECK(cuda.rc == 2);
-  CHECK(cuda.err == "--device cuda: /device: this build of fitrun has no CUDA backend; use "
-                    "\"cpu\" or \"auto\"\n");
+  CHECK(cuda.err == "--device cuda: /device: models train on the CPU only for now (see "
+                    "docs/gpu.md); use \"cpu\" or \"auto\"\n");
   CHECK(run_cli("validate run.json --device auto", tmp.path).rc == 0);
   const Result set = run_cli("validate run.json --set fit.batch_size=8 --set compile.optimizer=sgd", tmp.path);
   CHECK(set.rc == 0);

@@ -6,9 +6,9 @@
 
 #include "backend/onednn/context.hpp"
 #include "backend/onednn/eltwise_map.hpp"
-#include "fitrun/ops.hpp"
+#include "backend/onednn/cpu_ops.hpp"
 
-namespace fitrun::ops {
+namespace fitrun::cpu {
 
 using namespace fitrun::onednn;
 using dnnl::memory;
@@ -164,4 +164,4 @@ void activation_backward(ActivationFn act, float alpha, const Tensor& x, const T
   }
 }
 
-}  // namespace fitrun::ops
+}  // namespace fitrun::cpu

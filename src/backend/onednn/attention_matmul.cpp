@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "backend/onednn/context.hpp"
-#include "fitrun/ops.hpp"
+#include "backend/onednn/cpu_ops.hpp"
 
-namespace fitrun::ops {
+namespace fitrun::cpu {
 
 using namespace fitrun::onednn;
 using dnnl::memory;
@@ -58,4 +58,4 @@ void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool tra
   p.run({{DNNL_ARG_SRC, a.raw()}, {DNNL_ARG_WEIGHTS, b.raw()}, {DNNL_ARG_DST, c.raw()}});
 }
 
-}  // namespace fitrun::ops
+}  // namespace fitrun::cpu

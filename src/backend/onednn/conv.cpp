@@ -14,9 +14,9 @@
 
 #include "backend/onednn/context.hpp"
 #include "backend/onednn/eltwise_map.hpp"
-#include "fitrun/ops.hpp"
+#include "backend/onednn/cpu_ops.hpp"
 
-namespace fitrun::ops {
+namespace fitrun::cpu {
 
 using namespace fitrun::onednn;
 using dnnl::memory;
@@ -295,4 +295,4 @@ void bias_add(const Tensor& x, const Tensor& bias, Tensor& y) {
   }
 }
 
-}  // namespace fitrun::ops
+}  // namespace fitrun::cpu

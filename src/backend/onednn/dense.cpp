@@ -3,9 +3,9 @@
 // activations run inside the forward primitive as a post-op.
 #include "backend/onednn/context.hpp"
 #include "backend/onednn/eltwise_map.hpp"
-#include "fitrun/ops.hpp"
+#include "backend/onednn/cpu_ops.hpp"
 
-namespace fitrun::ops {
+namespace fitrun::cpu {
 
 using namespace fitrun::onednn;
 using dnnl::memory;
@@ -160,4 +160,4 @@ void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, 
   add_inplace(dkernel, tmp_w);
 }
 
-}  // namespace fitrun::ops
+}  // namespace fitrun::cpu

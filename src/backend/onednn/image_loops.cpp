@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "backend/onednn/context.hpp"
-#include "fitrun/ops.hpp"
+#include "backend/onednn/cpu_ops.hpp"
 
-namespace fitrun::ops {
+namespace fitrun::cpu {
 
 using namespace fitrun::onednn;
 using dnnl::memory;
@@ -187,4 +187,4 @@ void scale_channels(const Tensor& x, const Tensor& s, Tensor& y) {
     }
 }
 
-}  // namespace fitrun::ops
+}  // namespace fitrun::cpu

@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "backend/onednn/context.hpp"
-#include "fitrun/ops.hpp"
+#include "backend/onednn/cpu_ops.hpp"
 
-namespace fitrun::ops {
+namespace fitrun::cpu {
 
 using fitrun::onednn::kParallelMin;
 
@@ -184,4 +184,4 @@ void gather_rows(const Tensor& src, const int64_t* index, int64_t count, Tensor&
                 ps + static_cast<size_t>(index[i]) * row_bytes, row_bytes);
 }
 
-}  // namespace fitrun::ops
+}  // namespace fitrun::cpu

@@ -7,9 +7,9 @@
 #include <cstring>
 
 #include "backend/onednn/context.hpp"
-#include "fitrun/ops.hpp"
+#include "backend/onednn/cpu_ops.hpp"
 
-namespace fitrun::ops {
+namespace fitrun::cpu {
 
 using namespace fitrun::onednn;
 using dnnl::memory;
@@ -312,4 +312,4 @@ void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
   finish_grads(t, dgamma, dbeta, accumulate);
 }
 
-}  // namespace fitrun::ops
+}  // namespace fitrun::cpu

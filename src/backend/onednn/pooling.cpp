@@ -2,9 +2,9 @@
 // forward_training primitive whose max-pool workspace (the arg-max, 1 byte per output) is kept
 // by the caller until the backward; inference forwards use forward_inference (no workspace).
 #include "backend/onednn/context.hpp"
-#include "fitrun/ops.hpp"
+#include "backend/onednn/cpu_ops.hpp"
 
-namespace fitrun::ops {
+namespace fitrun::cpu {
 
 using namespace fitrun::onednn;
 using dnnl::memory;
@@ -117,4 +117,4 @@ void pool2d_backward(const Tensor& dy, const Tensor& workspace, const Pool2DPara
             {DNNL_ARG_WORKSPACE, workspace.raw()}});
 }
 
-}  // namespace fitrun::ops
+}  // namespace fitrun::cpu

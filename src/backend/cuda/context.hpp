@@ -1,0 +1,49 @@
+#pragma once
+// Per-device CUDA state: one stream, one cuBLAS and one cuBLASLt handle, a cuDNN handle made
+// on first use, and one grow-only workspace, all created once per device and reused by every
+// op (no per-step cudaMalloc). Ops enqueue on the stream; host reads synchronize it.
+#include <cstddef>
+#include <string>
+
+#include "backend/cuda/check.hpp"
+#include "fitrun/tensor.hpp"
+
+namespace fitrun::cuda {
+
+/// Usable devices; 0 (never an exception) when there is no device or no driver.
+int device_count();
+/// Why device_count() is 0: "no CUDA device (cudaErrorNoDevice ...)"; empty when it is not.
+const std::string& no_device_reason();
+/// Throws a BackendError naming `op` unless `index` is a usable device.
+void require_device(int index, const char* op);
+/// Makes `index` the calling thread's current device (skips the call when it already is).
+void set_device(int index, const char* op);
+
+struct Context {
+  int device = 0;
+  cudaStream_t stream = nullptr;
+  cublasHandle_t blas = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  cudnnHandle_t dnn = nullptr;  // cudnn_handle() creates it on first use
+  void* workspace = nullptr;
+  std::size_t workspace_bytes = 0;
+};
+
+/// The context of `device`, created on first use; also makes the device current.
+Context& context(int device, const char* op);
+/// The context of the device `t` lives on (which must be a CUDA device).
+Context& context_of(const Tensor& t, const char* op);
+cudnnHandle_t cudnn_handle(Context& ctx, const char* op);
+/// At least `bytes` of device workspace (grows, never shrinks; reuse is safe because all work
+/// of a device is ordered on its one stream).
+void* workspace(Context& ctx, std::size_t bytes, const char* op);
+/// Waits for the device's stream (before the host reads results).
+void synchronize(Context& ctx, const char* op);
+
+/// Device pointer of a float32 CUDA tensor; throws naming `op` and `what` otherwise.
+float* f32(const Tensor& t, const char* op, const char* what);
+
+/// Versions and devices, one line each, for fitrun::build_info().
+std::string describe();
+
+}  // namespace fitrun::cuda

@@ -1,0 +1,44 @@
+#pragma once
+// The ops the CUDA backend implements, with the signatures (and contracts) of
+// include/fitrun/ops.hpp. src/ops/dispatch.cpp calls these for tensors on a CUDA device; the
+// other ops throw there, naming the op. Every tensor passed is on one CUDA device.
+#include "fitrun/ops.hpp"
+
+namespace fitrun::cuda {
+
+using ops::AdamUpdate;
+using ops::SGDUpdate;
+
+void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, ActivationFn act,
+                   Tensor& y);
+void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx);
+void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, Tensor& dbias,
+                            bool accumulate);
+void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
+                    const ops::Conv2DParams& p, ActivationFn act, Tensor& y);
+void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const ops::Conv2DParams& p,
+                          Tensor& dx);
+void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const ops::Conv2DParams& p,
+                             Tensor& dkernel, Tensor& dbias, bool accumulate);
+void activation_forward(ActivationFn act, float alpha, const Tensor& x, Tensor& y);
+void activation_backward(ActivationFn act, float alpha, const Tensor& x, const Tensor& y,
+                         const Tensor& dy, Tensor& dx);
+void copy(const Tensor& src, Tensor& dst);
+void fill(Tensor& t, float value);
+void add(const Tensor& a, const Tensor& b, Tensor& y);
+void add_inplace(Tensor& acc, const Tensor& x);
+void scale(const Tensor& x, float alpha, Tensor& y);
+void mul(const Tensor& a, const Tensor& b, Tensor& y);
+double sum(const Tensor& x);
+double sum_squares(const Tensor& x);
+void sum_rows(const Tensor& x, Tensor& out, bool accumulate);
+void bias_add(const Tensor& x, const Tensor& bias, Tensor& y);
+void dropout_forward(const Tensor& x, float rate, uint64_t seed, uint64_t counter, Tensor& mask,
+                     Tensor& y);
+void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx);
+void sgd_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* momenta,
+                int count, const SGDUpdate& u);
+void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
+                 Tensor* const* v, int count, const AdamUpdate& u);
+
+}  // namespace fitrun::cuda

@@ -1,0 +1,30 @@
+#pragma once
+// Kernel launchers shared between backend files (the .cu files define them; host-only .cpp
+// files such as dense.cpp call them). All run on `stream` and check their launch, naming `op`.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "fitrun/activation.hpp"
+
+namespace fitrun::cuda {
+
+constexpr int kThreads = 256;
+/// Blocks for a grid-stride loop over n elements (enough to fill any current GPU).
+inline unsigned blocks_for(int64_t n) {
+  const int64_t b = (n + kThreads - 1) / kThreads;
+  return static_cast<unsigned>(b < 1 ? 1 : (b > 65536 ? 65536 : b));
+}
+
+/// y(r, c) = act(y(r, c) + bias(c)) in place; bias may be null.
+void launch_bias_activation(float* y, const float* bias, int64_t rows, int64_t cols,
+                            ActivationFn act, float alpha, cudaStream_t stream, const char* op);
+/// out(c) (+)= Σ_r x(r, c).
+void launch_column_sums(const float* x, float* out, int64_t rows, int64_t cols, bool accumulate,
+                        cudaStream_t stream, const char* op);
+
+/// out(c, r) (+)= in(r, c) for a row-major (rows, cols) matrix.
+void launch_transpose(const float* in, float* out, int64_t rows, int64_t cols, bool accumulate,
+                      cudaStream_t stream, const char* op);
+
+}  // namespace fitrun::cuda

@@ -1,0 +1,331 @@
+// The one place that knows there are several backends: each ops:: call goes to the backend of
+// its tensors' device (src/backend/onednn for the CPU, src/backend/cuda for GPUs). Layers,
+// losses and optimizers call ops:: and never see a device. Checking devices is a few compares
+// per call and allocates nothing, so the allocation-free training step stays so.
+#include <initializer_list>
+#include <string>
+
+#include "backend/onednn/cpu_ops.hpp"
+#include "fitrun/error.hpp"
+#ifdef FITRUN_HAVE_CUDA
+#include "backend/cuda/cuda_ops.hpp"
+#define FITRUN_GPU(call) cuda::call
+#else
+// No CUDA tensor can exist in this build (Storage refuses to allocate one).
+#define FITRUN_GPU(call) (no_gpu_backend(), cpu::call)
+#endif
+
+namespace fitrun::ops {
+
+namespace {
+/// Collects the devices of an op's defined tensors; a mix of devices is an error naming the op.
+class Devices {
+ public:
+  explicit Devices(const char* op) : op_(op) {}
+  Devices(const char* op, std::initializer_list<const Tensor*> ts) : op_(op) {
+    for (const Tensor* t : ts) add(t);
+  }
+  void add(const Tensor* t) {
+    if (!t || !t->defined()) return;
+    const Device d = t->device();
+    if (!seen_) {
+      device_ = d;
+      seen_ = true;
+    } else if (d != device_) {
+      throw Error(std::string(op_) + ": tensors on " + device_.to_string() + " and " +
+                  d.to_string() + " (an op runs on one device; move them with Tensor::to)");
+    }
+  }
+  void add(const Tensor* const* ts, int count) {
+    for (int i = 0; i < count; ++i) add(ts ? ts[i] : nullptr);
+  }
+  void add(Tensor* const* ts, int count) {
+    for (int i = 0; i < count; ++i) add(ts ? ts[i] : nullptr);
+  }
+  bool gpu() const { return seen_ && device_.is_cuda(); }
+  /// For ops the CUDA backend does not have yet.
+  void cpu_only() const {
+    if (gpu())
+      throw BackendError(std::string(op_) + " is not implemented on " + device_.to_string() +
+                         " yet (see docs/gpu.md for the ops the CUDA backend has)");
+  }
+
+ private:
+  const char* op_;
+  bool seen_ = false;
+  Device device_;
+};
+
+[[maybe_unused]] void no_gpu_backend() {
+  throw BackendError("this build has no CUDA backend (configure with FITRUN_CUDA=ON)");
+}
+}  // namespace
+
+// ---- ops with a GPU implementation ----
+void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, ActivationFn act,
+                   Tensor& y) {
+  if (Devices("dense_forward", {&x, &kernel, &bias, &y}).gpu())
+    return FITRUN_GPU(dense_forward(x, kernel, bias, act, y));
+  cpu::dense_forward(x, kernel, bias, act, y);
+}
+
+bool dense_fusable(ActivationFn act) { return cpu::dense_fusable(act); }  // same set on GPUs
+
+void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx) {
+  if (Devices("dense_backward_data", {&dy, &kernel, &dx}).gpu())
+    return FITRUN_GPU(dense_backward_data(dy, kernel, dx));
+  cpu::dense_backward_data(dy, kernel, dx);
+}
+
+void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, Tensor& dbias,
+                            bool accumulate) {
+  if (Devices("dense_backward_weights", {&x, &dy, &dkernel, &dbias}).gpu())
+    return FITRUN_GPU(dense_backward_weights(x, dy, dkernel, dbias, accumulate));
+  cpu::dense_backward_weights(x, dy, dkernel, dbias, accumulate);
+}
+
+void activation_forward(ActivationFn act, float alpha, const Tensor& x, Tensor& y) {
+  if (Devices("activation_forward", {&x, &y}).gpu())
+    return FITRUN_GPU(activation_forward(act, alpha, x, y));
+  cpu::activation_forward(act, alpha, x, y);
+}
+
+void activation_backward(ActivationFn act, float alpha, const Tensor& x, const Tensor& y,
+                         const Tensor& dy, Tensor& dx) {
+  if (Devices("activation_backward", {&x, &y, &dy, &dx}).gpu())
+    return FITRUN_GPU(activation_backward(act, alpha, x, y, dy, dx));
+  cpu::activation_backward(act, alpha, x, y, dy, dx);
+}
+
+void copy(const Tensor& src, Tensor& dst) {
+  if (Devices("copy", {&src, &dst}).gpu()) return FITRUN_GPU(copy(src, dst));
+  cpu::copy(src, dst);
+}
+
+void fill(Tensor& t, float value) {
+  if (Devices("fill", {&t}).gpu()) return FITRUN_GPU(fill(t, value));
+  cpu::fill(t, value);
+}
+
+void add(const Tensor& a, const Tensor& b, Tensor& y) {
+  if (Devices("add", {&a, &b, &y}).gpu()) return FITRUN_GPU(add(a, b, y));
+  cpu::add(a, b, y);
+}
+
+void add_inplace(Tensor& acc, const Tensor& x) {
+  if (Devices("add_inplace", {&acc, &x}).gpu()) return FITRUN_GPU(add_inplace(acc, x));
+  cpu::add_inplace(acc, x);
+}
+
+void scale(const Tensor& x, float alpha, Tensor& y) {
+  if (Devices("scale", {&x, &y}).gpu()) return FITRUN_GPU(scale(x, alpha, y));
+  cpu::scale(x, alpha, y);
+}
+
+void mul(const Tensor& a, const Tensor& b, Tensor& y) {
+  if (Devices("mul", {&a, &b, &y}).gpu()) return FITRUN_GPU(mul(a, b, y));
+  cpu::mul(a, b, y);
+}
+
+double sum(const Tensor& x) {
+  if (Devices("sum", {&x}).gpu()) return FITRUN_GPU(sum(x));
+  return cpu::sum(x);
+}
+
+double sum_squares(const Tensor& x) {
+  if (Devices("sum_squares", {&x}).gpu()) return FITRUN_GPU(sum_squares(x));
+  return cpu::sum_squares(x);
+}
+
+void sum_rows(const Tensor& x, Tensor& out, bool accumulate) {
+  if (Devices("sum_rows", {&x, &out}).gpu()) return FITRUN_GPU(sum_rows(x, out, accumulate));
+  cpu::sum_rows(x, out, accumulate);
+}
+
+void bias_add(const Tensor& x, const Tensor& bias, Tensor& y) {
+  if (Devices("bias_add", {&x, &bias, &y}).gpu()) return FITRUN_GPU(bias_add(x, bias, y));
+  cpu::bias_add(x, bias, y);
+}
+
+void dropout_forward(const Tensor& x, float rate, uint64_t seed, uint64_t counter, Tensor& mask,
+                     Tensor& y) {
+  if (Devices("dropout_forward", {&x, &mask, &y}).gpu())
+    return FITRUN_GPU(dropout_forward(x, rate, seed, counter, mask, y));
+  cpu::dropout_forward(x, rate, seed, counter, mask, y);
+}
+
+void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx) {
+  if (Devices("dropout_backward", {&dy, &mask, &dx}).gpu())
+    return FITRUN_GPU(dropout_backward(dy, mask, dx));
+  cpu::dropout_backward(dy, mask, dx);
+}
+
+void sgd_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* momenta,
+                int count, const SGDUpdate& u) {
+  Devices d("sgd_update");
+  d.add(params, count);
+  d.add(grads, count);
+  if (u.momentum != 0.0) d.add(momenta, count);
+  if (d.gpu()) return FITRUN_GPU(sgd_update(params, grads, momenta, count, u));
+  cpu::sgd_update(params, grads, momenta, count, u);
+}
+
+void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
+                 Tensor* const* v, int count, const AdamUpdate& u) {
+  Devices d("adam_update");
+  d.add(params, count);
+  d.add(grads, count);
+  d.add(m, count);
+  d.add(v, count);
+  if (d.gpu()) return FITRUN_GPU(adam_update(params, grads, m, v, count, u));
+  cpu::adam_update(params, grads, m, v, count, u);
+}
+
+// ---- the rest: CPU-only for now (a GPU tensor gets an error naming the op), except conv2d ----
+void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
+                    float alpha, Tensor& c, bool accumulate) {
+  Devices("batched_matmul", {&a, &b, &c}).cpu_only();
+  cpu::batched_matmul(a, transpose_a, b, transpose_b, alpha, c, accumulate);
+}
+
+void concat(const Tensor* const* inputs, int count, int axis, Tensor& y) {
+  Devices d("concat", {&y});
+  d.add(inputs, count);
+  d.cpu_only();
+  cpu::concat(inputs, count, axis, y);
+}
+
+void split(const Tensor& dy, int axis, Tensor* const* outputs, int count, bool accumulate) {
+  Devices d("split", {&dy});
+  d.add(outputs, count);
+  d.cpu_only();
+  cpu::split(dy, axis, outputs, count, accumulate);
+}
+
+void gather_rows(const Tensor& src, const int64_t* index, int64_t count, Tensor& dst) {
+  Devices("gather_rows", {&src, &dst}).cpu_only();
+  cpu::gather_rows(src, index, count, dst);
+}
+
+void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
+                    const Conv2DParams& p, ActivationFn act, Tensor& y) {
+  if (Devices("conv2d_forward", {&x, &kernel, &bias, &y}).gpu())
+    return FITRUN_GPU(conv2d_forward(x, kernel, bias, p, act, y));
+  cpu::conv2d_forward(x, kernel, bias, p, act, y);
+}
+
+bool conv_fusable(ActivationFn act) { return cpu::conv_fusable(act); }
+
+void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const Conv2DParams& p,
+                          Tensor& dx) {
+  if (Devices("conv2d_backward_data", {&dy, &kernel, &dx}).gpu())
+    return FITRUN_GPU(conv2d_backward_data(dy, kernel, p, dx));
+  cpu::conv2d_backward_data(dy, kernel, p, dx);
+}
+
+void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Conv2DParams& p,
+                             Tensor& dkernel, Tensor& dbias, bool accumulate) {
+  if (Devices("conv2d_backward_weights", {&x, &dy, &dkernel, &dbias}).gpu())
+    return FITRUN_GPU(conv2d_backward_weights(x, dy, p, dkernel, dbias, accumulate));
+  cpu::conv2d_backward_weights(x, dy, p, dkernel, dbias, accumulate);
+}
+
+void set_conv_plain_weights(bool plain) { cpu::set_conv_plain_weights(plain); }
+
+void pool2d_forward(const Tensor& x, const Pool2DParams& p, bool training, Tensor& y,
+                    Tensor& workspace) {
+  Devices("pool2d_forward", {&x, &y}).cpu_only();
+  cpu::pool2d_forward(x, p, training, y, workspace);
+}
+
+void pool2d_backward(const Tensor& dy, const Tensor& workspace, const Pool2DParams& p,
+                     Tensor& dx) {
+  Devices("pool2d_backward", {&dy, &workspace, &dx}).cpu_only();
+  cpu::pool2d_backward(dy, workspace, p, dx);
+}
+
+void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                 float epsilon, Tensor& y, Tensor& mean, Tensor& var) {
+  Devices("batch_norm_forward_training", {&x, &gamma, &beta, &y, &mean, &var}).cpu_only();
+  cpu::batch_norm_forward_training(x, gamma, beta, epsilon, y, mean, var);
+}
+
+void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                  const Tensor& mean, const Tensor& var, float epsilon,
+                                  Tensor& y) {
+  Devices("batch_norm_forward_inference", {&x, &gamma, &beta, &mean, &var, &y}).cpu_only();
+  cpu::batch_norm_forward_inference(x, gamma, beta, mean, var, epsilon, y);
+}
+
+void batch_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                         const Tensor& beta, const Tensor& mean, const Tensor& var,
+                         float epsilon, bool global_stats, Tensor& dx, Tensor& dgamma,
+                         Tensor& dbeta, bool accumulate) {
+  Devices("batch_norm_backward", {&x, &dy, &gamma, &beta, &mean, &var, &dx, &dgamma, &dbeta})
+      .cpu_only();
+  cpu::batch_norm_backward(x, dy, gamma, beta, mean, var, epsilon, global_stats, dx, dgamma,
+                           dbeta, accumulate);
+}
+
+void moving_average_update(Tensor& moving, const Tensor& value, float momentum) {
+  Devices("moving_average_update", {&moving, &value}).cpu_only();
+  cpu::moving_average_update(moving, value, momentum);
+}
+
+void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float epsilon,
+                        Tensor& y, Tensor& mean, Tensor& var) {
+  Devices("layer_norm_forward", {&x, &gamma, &beta, &y, &mean, &var}).cpu_only();
+  cpu::layer_norm_forward(x, gamma, beta, epsilon, y, mean, var);
+}
+
+void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                         const Tensor& beta, const Tensor& mean, const Tensor& var,
+                         float epsilon, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
+                         bool accumulate) {
+  Devices("layer_norm_backward", {&x, &dy, &gamma, &beta, &mean, &var, &dx, &dgamma, &dbeta})
+      .cpu_only();
+  cpu::layer_norm_backward(x, dy, gamma, beta, mean, var, epsilon, dx, dgamma, dbeta,
+                           accumulate);
+}
+
+void zero_pad2d(const Tensor& x, int64_t top, int64_t left, Tensor& y) {
+  Devices("zero_pad2d", {&x, &y}).cpu_only();
+  cpu::zero_pad2d(x, top, left, y);
+}
+
+void crop2d(const Tensor& x, int64_t top, int64_t left, Tensor& y) {
+  Devices("crop2d", {&x, &y}).cpu_only();
+  cpu::crop2d(x, top, left, y);
+}
+
+void upsample2d_nearest(const Tensor& x, int64_t sh, int64_t sw, Tensor& y) {
+  Devices("upsample2d_nearest", {&x, &y}).cpu_only();
+  cpu::upsample2d_nearest(x, sh, sw, y);
+}
+
+void upsample2d_nearest_backward(const Tensor& dy, int64_t sh, int64_t sw, Tensor& dx) {
+  Devices("upsample2d_nearest_backward", {&dy, &dx}).cpu_only();
+  cpu::upsample2d_nearest_backward(dy, sh, sw, dx);
+}
+
+void permute(const Tensor& x, const int* perm, Tensor& y) {
+  Devices("permute", {&x, &y}).cpu_only();
+  cpu::permute(x, perm, y);
+}
+
+void repeat_vector(const Tensor& x, int64_t n, Tensor& y) {
+  Devices("repeat_vector", {&x, &y}).cpu_only();
+  cpu::repeat_vector(x, n, y);
+}
+
+void repeat_vector_backward(const Tensor& dy, int64_t n, Tensor& dx) {
+  Devices("repeat_vector_backward", {&dy, &dx}).cpu_only();
+  cpu::repeat_vector_backward(dy, n, dx);
+}
+
+void scale_channels(const Tensor& x, const Tensor& s, Tensor& y) {
+  Devices("scale_channels", {&x, &s, &y}).cpu_only();
+  cpu::scale_channels(x, s, y);
+}
+
+}  // namespace fitrun::ops

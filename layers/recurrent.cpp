@@ -8,9 +8,11 @@
 #include "fitrun/layers/recurrent.hpp"
 
 #include <cmath>
+#include <optional>
 
 #include "fitrun/ops.hpp"
 #include "io/keras_json.hpp"
+#include "layers/recurrent_fused.hpp"
 
 namespace fitrun::layers {
 
@@ -66,6 +68,30 @@ ActivationFn rnn_activation(const std::string& name, const char* key) {
 /// Rows [s, s+1) of a time-major (T, N, F) buffer as an (N, F) view.
 inline Tensor step_view(const Tensor& t, int64_t s) {
   return t.slice(s, s + 1).reshape({t.dim(1), t.dim(2)});
+}
+
+/// The fused oneDNN kernel a call runs on (layers/recurrent_fused.cpp), if any: no mask and
+/// Keras' default activations (SimpleRNN: tanh or relu). Calls it does not cover (and, once
+/// they exist, dropout / recurrent_dropout) take the step loop below.
+std::optional<ops::RNNConfig> fused_config(RNN::Cell cell, const RNNOptions& o, ActivationFn act,
+                                           ActivationFn recurrent_act, const Tensor* mask) {
+  if (mask || !ops::fused_rnn_enabled()) return std::nullopt;
+  const bool gates_ok = act == ActivationFn::tanh && recurrent_act == ActivationFn::sigmoid;
+  ops::RNNConfig c{ops::RNNCell::lstm, o.go_backwards, o.return_sequences};
+  switch (cell) {
+    case RNN::Cell::simple:
+      if (act != ActivationFn::tanh && act != ActivationFn::relu) return std::nullopt;
+      c.cell = act == ActivationFn::tanh ? ops::RNNCell::simple_tanh : ops::RNNCell::simple_relu;
+      return c;
+    case RNN::Cell::lstm:
+      if (!gates_ok) return std::nullopt;
+      return c;
+    case RNN::Cell::gru:
+      if (!gates_ok) return std::nullopt;
+      c.cell = o.reset_after ? ops::RNNCell::gru_reset_after : ops::RNNCell::gru_reset_before;
+      return c;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -132,6 +158,11 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
   const Tensor& x = *inputs[0];
   const int64_t n = x.dim(0), steps = x.dim(1), in = x.dim(2), u = units_, g = gates() * u;
   const Tensor* mask = ctx.input_mask(0);
+  if (const auto fc = fused_config(cell_, options_, act_, recurrent_act_, mask)) {
+    fused_rnn::forward(ctx, *fc, x, kernel_->value, recurrent_kernel_->value,
+                       bias_ ? bias_->value : Tensor(), y);
+    return;
+  }
   const bool gru = cell_ == Cell::gru, lstm = cell_ == Cell::lstm;
   const bool two_bias = gru && options_.reset_after && bias_;
 
@@ -235,11 +266,16 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
   }
 }
 
-void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor&,
+void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& y,
                    const Tensor& dy, const std::vector<Tensor*>& grad_inputs) {
   const Tensor& x = *inputs[0];
   const int64_t n = x.dim(0), steps = x.dim(1), in = x.dim(2), u = units_, g = gates() * u;
   const Tensor* mask = ctx.input_mask(0);
+  if (const auto fc = fused_config(cell_, options_, act_, recurrent_act_, mask)) {
+    fused_rnn::backward(ctx, *fc, x, *kernel_, *recurrent_kernel_, bias_.get(), trainable, y, dy,
+                        grad_inputs[0]);
+    return;
+  }
   const bool gru = cell_ == Cell::gru, lstm = cell_ == Cell::lstm;
   const bool reset_after = options_.reset_after, two_bias = gru && reset_after && bias_;
   const bool gru_before = gru && !reset_after;

@@ -66,6 +66,7 @@ struct Entry {
   Tensor wl_f, wi_f, wl_b, wi_b;  // the reordered weights (undefined: no reorder needed)
   Tensor bias, dbias;             // oneDNN-side bias and its gradient when not Keras' own
   Tensor dst;                     // inference: dst_layer (+ cell state) when y is not it
+  Tensor init, dinit;             // the zero initial state; its gradient (unused)
   Tensor zeros;                   // diff_dst_layer (+ diff_dst_iter_c) of a last-output layer
   Tensor rev;                     // a go_backwards sequence gradient in oneDNN's time order
   Tensor dsrc, dwl, dwi;          // gradients nobody asked for
@@ -85,7 +86,7 @@ dnnl::algorithm simple_alg(RNNCell c) {
 
 /// Memory descriptors of one shape; `w_any` lets the primitive pick the weights' layout.
 struct Mds {
-  memory::desc src, dst, wl, wi, wl_any, wi_any, bias, iter, none;
+  memory::desc src, dst, wl, wi, wl_any, wi_any, bias, iter, init;  // iter: zero with sequences
   explicit Mds(const Geom& g) {
     const int64_t G = g.gates();
     src = memory::desc({g.t, g.n, g.in}, dt::f32, tag::ntc);
@@ -95,7 +96,8 @@ struct Mds {
     wl_any = memory::desc({1, 1, g.in, G, g.u}, dt::f32, tag::any);
     wi_any = memory::desc({1, 1, g.u, G, g.u}, dt::f32, tag::any);
     bias = memory::desc({1, 1, g.bias_gates(), g.u}, dt::f32, tag::ldgo);
-    if (!g.seq()) iter = memory::desc({1, 1, g.n, g.u}, dt::f32, tag::ldnc);
+    init = memory::desc({1, 1, g.n, g.u}, dt::f32, tag::ldnc);
+    if (!g.seq()) iter = init;
   }
 };
 
@@ -110,16 +112,19 @@ void with_pds(const Geom& g, const Mds& m, bool training, F&& f) {
                                     : dnnl::rnn_direction::unidirectional_left2right;
   const auto attr = default_attr();
   auto& eng = engine();
-  const memory::desc& z = m.none;
+  // The initial state is an explicit zero tensor: with a zero descriptor instead, oneDNN
+  // 2.6's backward reads a wrong h_0 for the recurrent weights' gradient in some shapes (a
+  // one-step left-to-right LSTM or vanilla RNN; tnc inputs with two steps).
+  const memory::desc& h0 = m.init;
   switch (g.c.cell) {
     case RNNCell::simple_tanh:
     case RNNCell::simple_relu: {
       const auto alg = simple_alg(g.c.cell);
       const dnnl::vanilla_rnn_forward::primitive_desc fpd(
-          {prop, alg, dir, m.src, z, m.wl_any, m.wi_any, m.bias, m.dst, m.iter}, attr, eng);
+          {prop, alg, dir, m.src, h0, m.wl_any, m.wi_any, m.bias, m.dst, m.iter}, attr, eng);
       f(fpd, [&] {
         return dnnl::vanilla_rnn_backward::primitive_desc(
-            {bwd, alg, dir, m.src, z, m.wl_any, m.wi_any, m.bias, m.dst, m.iter, m.src, z, m.wl,
+            {bwd, alg, dir, m.src, h0, m.wl_any, m.wi_any, m.bias, m.dst, m.iter, m.src, h0, m.wl,
              m.wi, m.bias, m.dst, m.iter},
             attr, eng, fpd);
       });
@@ -127,21 +132,21 @@ void with_pds(const Geom& g, const Mds& m, bool training, F&& f) {
     }
     case RNNCell::lstm: {
       const dnnl::lstm_forward::primitive_desc fpd(
-          {prop, dir, m.src, z, z, m.wl_any, m.wi_any, m.bias, m.dst, m.iter, m.iter}, attr, eng);
+          {prop, dir, m.src, h0, h0, m.wl_any, m.wi_any, m.bias, m.dst, m.iter, m.iter}, attr, eng);
       f(fpd, [&] {
         return dnnl::lstm_backward::primitive_desc(
-            {bwd, dir, m.src, z, z, m.wl_any, m.wi_any, m.bias, m.dst, m.iter, m.iter, m.src, z,
-             z, m.wl, m.wi, m.bias, m.dst, m.iter, m.iter},
+            {bwd, dir, m.src, h0, h0, m.wl_any, m.wi_any, m.bias, m.dst, m.iter, m.iter, m.src, h0,
+             h0, m.wl, m.wi, m.bias, m.dst, m.iter, m.iter},
             attr, eng, fpd);
       });
       return;
     }
     case RNNCell::gru_reset_before: {
       const dnnl::gru_forward::primitive_desc fpd(
-          {prop, dir, m.src, z, m.wl_any, m.wi_any, m.bias, m.dst, m.iter}, attr, eng);
+          {prop, dir, m.src, h0, m.wl_any, m.wi_any, m.bias, m.dst, m.iter}, attr, eng);
       f(fpd, [&] {
         return dnnl::gru_backward::primitive_desc(
-            {bwd, dir, m.src, z, m.wl_any, m.wi_any, m.bias, m.dst, m.iter, m.src, z, m.wl, m.wi,
+            {bwd, dir, m.src, h0, m.wl_any, m.wi_any, m.bias, m.dst, m.iter, m.src, h0, m.wl, m.wi,
              m.bias, m.dst, m.iter},
             attr, eng, fpd);
       });
@@ -149,10 +154,10 @@ void with_pds(const Geom& g, const Mds& m, bool training, F&& f) {
     }
     case RNNCell::gru_reset_after: {
       const dnnl::lbr_gru_forward::primitive_desc fpd(
-          {prop, dir, m.src, z, m.wl_any, m.wi_any, m.bias, m.dst, m.iter}, attr, eng);
+          {prop, dir, m.src, h0, m.wl_any, m.wi_any, m.bias, m.dst, m.iter}, attr, eng);
       f(fpd, [&] {
         return dnnl::lbr_gru_backward::primitive_desc(
-            {bwd, dir, m.src, z, m.wl_any, m.wi_any, m.bias, m.dst, m.iter, m.src, z, m.wl, m.wi,
+            {bwd, dir, m.src, h0, m.wl_any, m.wi_any, m.bias, m.dst, m.iter, m.src, h0, m.wl, m.wi,
              m.bias, m.dst, m.iter},
             attr, eng, fpd);
       });
@@ -199,7 +204,8 @@ Entry& entry(const Geom& g, bool training, const char* op) {
     Entry r;
     const Mds m(g);
     with_pds(g, m, training, [&](const dnnl::primitive_desc& fpd, auto&& make_bwd) {
-      r.fwd = make_primitive(fpd, {DNNL_ARG_SRC_LAYER, DNNL_ARG_WEIGHTS_LAYER,
+      r.fwd = make_primitive(fpd, {DNNL_ARG_SRC_LAYER, DNNL_ARG_SRC_ITER, DNNL_ARG_SRC_ITER_C,
+                                   DNNL_ARG_WEIGHTS_LAYER,
                                    DNNL_ARG_WEIGHTS_ITER, DNNL_ARG_BIAS, DNNL_ARG_DST_LAYER,
                                    DNNL_ARG_DST_ITER, DNNL_ARG_DST_ITER_C, DNNL_ARG_WORKSPACE});
       make_reorder(m.wl, arg_md(fpd, DNNL_ARG_WEIGHTS_LAYER), r.re_wl_f, r.wl_f);
@@ -208,7 +214,8 @@ Entry& entry(const Geom& g, bool training, const char* op) {
       if (training) {
         const dnnl::primitive_desc bpd = make_bwd();
         r.bwd = make_primitive(
-            bpd, {DNNL_ARG_SRC_LAYER, DNNL_ARG_WEIGHTS_LAYER, DNNL_ARG_WEIGHTS_ITER,
+            bpd, {DNNL_ARG_SRC_LAYER, DNNL_ARG_SRC_ITER, DNNL_ARG_SRC_ITER_C,
+                  DNNL_ARG_DIFF_SRC_ITER, DNNL_ARG_DIFF_SRC_ITER_C, DNNL_ARG_WEIGHTS_LAYER, DNNL_ARG_WEIGHTS_ITER,
                   DNNL_ARG_BIAS, DNNL_ARG_DST_LAYER, DNNL_ARG_DST_ITER, DNNL_ARG_DST_ITER_C,
                   DNNL_ARG_WORKSPACE, DNNL_ARG_DIFF_SRC_LAYER, DNNL_ARG_DIFF_WEIGHTS_LAYER,
                   DNNL_ARG_DIFF_WEIGHTS_ITER, DNNL_ARG_DIFF_BIAS, DNNL_ARG_DIFF_DST_LAYER,
@@ -224,6 +231,8 @@ Entry& entry(const Geom& g, bool training, const char* op) {
         r.dst = Tensor({tnu + (g.lstm() ? nu : 0)});
       }
     });
+    r.init = Tensor::zeros({g.n * g.u});
+    if (training) r.dinit = Tensor({2 * g.n * g.u});
     r.bias = Tensor::zeros({g.bias_gates() * g.u});
     r.dbias = Tensor({g.bias_gates() * g.u});
     return r;
@@ -307,9 +316,11 @@ void rnn_forward(const RNNConfig& c, bool training, const Tensor& x, const Tenso
   const void* b = onednn_bias(e, g, bias);
   auto& args = e.fwd.args;
   // Handles of the arguments this primitive has (the others were zero descriptors).
-  std::pair<int, const void*> h[8];
+  std::pair<int, const void*> h[10];
   int k = 0;
   h[k++] = {DNNL_ARG_SRC_LAYER, x.raw()};
+  h[k++] = {DNNL_ARG_SRC_ITER, e.init.raw()};
+  if (g.lstm()) h[k++] = {DNNL_ARG_SRC_ITER_C, e.init.raw()};
   h[k++] = {DNNL_ARG_WEIGHTS_LAYER, wl};
   h[k++] = {DNNL_ARG_WEIGHTS_ITER, wi};
   h[k++] = {DNNL_ARG_BIAS, b};
@@ -366,9 +377,15 @@ void rnn_backward(const RNNConfig& c, const Tensor& x, const Tensor& kernel,
   }
 
   auto& args = e.bwd.args;
-  std::pair<int, const void*> h[16];
+  std::pair<int, const void*> h[20];
   int k = 0;
   h[k++] = {DNNL_ARG_SRC_LAYER, x.raw()};
+  h[k++] = {DNNL_ARG_SRC_ITER, e.init.raw()};
+  h[k++] = {DNNL_ARG_DIFF_SRC_ITER, e.dinit.raw()};
+  if (g.lstm()) {
+    h[k++] = {DNNL_ARG_SRC_ITER_C, e.init.raw()};
+    h[k++] = {DNNL_ARG_DIFF_SRC_ITER_C, e.dinit.data<float>() + g.n * g.u};
+  }
   h[k++] = {DNNL_ARG_WEIGHTS_LAYER, weights(e.re_wl_b, e.wl_b, kernel)};
   h[k++] = {DNNL_ARG_WEIGHTS_ITER, weights(e.re_wi_b, e.wi_b, recurrent_kernel)};
   h[k++] = {DNNL_ARG_BIAS, onednn_bias(e, g, bias)};

@@ -2,8 +2,8 @@
 #include "fitrun/callbacks/early_stopping.hpp"
 
 #include <cmath>
-#include <cstdio>
 
+#include "callbacks/console.hpp"
 #include "callbacks/monitor.hpp"
 #include "fitrun/error.hpp"
 #include "fitrun/model.hpp"
@@ -61,10 +61,11 @@ void EarlyStopping::on_epoch_end(int epoch, const Logs& logs) {
 }
 
 void EarlyStopping::on_train_end(const Logs&) {
-  if (stopped_epoch_ > 0 && o_.verbose > 0) std::printf("Epoch %d: early stopping\n", stopped_epoch_ + 1);
+  if (stopped_epoch_ > 0 && o_.verbose > 0) detail::console_print("Epoch {}: early stopping\n", stopped_epoch_ + 1);
   if (!o_.restore_best_weights || best_weights_.empty()) return;
   if (o_.verbose > 0)
-    std::printf("Restoring model weights from the end of the best epoch: %d.\n", best_epoch_ + 1);
+    detail::console_print("Restoring model weights from the end of the best epoch: {}.\n",
+                          best_epoch_ + 1);
   const auto weights = model()->weights();
   for (size_t i = 0; i < weights.size() && i < best_weights_.size(); ++i)
     weights[i]->value.copy_from(best_weights_[i]);

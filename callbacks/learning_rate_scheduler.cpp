@@ -1,8 +1,8 @@
 #include "fitrun/callbacks/learning_rate_scheduler.hpp"
 
 #include <cmath>
-#include <cstdio>
 
+#include "callbacks/console.hpp"
 #include "fitrun/error.hpp"
 #include "fitrun/model.hpp"
 
@@ -21,8 +21,8 @@ void LearningRateScheduler::on_epoch_begin(int epoch, const Logs&) {
                 " for epoch " + std::to_string(epoch) + "; it must return a finite number");
   opt.set_learning_rate(lr);
   if (verbose_ > 0)
-    std::printf("\nEpoch %d: LearningRateScheduler setting learning rate to %s.\n", epoch + 1,
-                std::to_string(lr).c_str());
+    detail::console_print("\nEpoch {}: LearningRateScheduler setting learning rate to {}.\n",
+                          epoch + 1, std::to_string(lr));
 }
 
 }  // namespace fitrun::callbacks

@@ -3,10 +3,10 @@
 #include "fitrun/callbacks/model_checkpoint.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <limits>
 
+#include "callbacks/console.hpp"
 #include "callbacks/monitor.hpp"
 #include "fitrun/callbacks/python_format.hpp"
 #include "fitrun/error.hpp"
@@ -25,15 +25,12 @@ ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions o)
     : filepath_(std::move(filepath)), o_(std::move(o)) {
   detail::check_mode(o_.mode, "ModelCheckpoint");
   const bool h5 = ends_with(filepath_, ".h5") || ends_with(filepath_, ".hdf5");
-  if (ends_with(filepath_, ".keras"))
-    throw ConfigError("ModelCheckpoint: filepath \"" + filepath_ +
-                      "\": .keras archives are not supported yet; use \".h5\" (or "
-                      "\".weights.h5\" with save_weights_only)");
-  if (o_.save_weights_only ? !h5 : !h5 || ends_with(filepath_, ".weights.h5"))
+  const bool keras = ends_with(filepath_, ".keras");
+  if (o_.save_weights_only ? !h5 : !(h5 || keras) || ends_with(filepath_, ".weights.h5"))
     throw ConfigError("ModelCheckpoint: filepath \"" + filepath_ + "\" must end in " +
                       (o_.save_weights_only ? "\".weights.h5\" or \".h5\" (save_weights_only)"
-                                            : "\".h5\" (a whole model; \".weights.h5\" needs "
-                                              "save_weights_only=true)"));
+                                            : "\".keras\" or \".h5\" (a whole model; "
+                                              "\".weights.h5\" needs save_weights_only=true)"));
   maximize_ = detail::higher_is_better(o_.monitor, o_.mode);
   best_ = o_.initial_value_threshold.value_or(maximize_ ? -std::numeric_limits<double>::infinity()
                                                         : std::numeric_limits<double>::infinity());
@@ -68,15 +65,15 @@ void ModelCheckpoint::save(int epoch, std::optional<int> batch, const Logs& logs
     const bool improved = maximize_ ? *current > best_ : *current < best_;
     if (!improved) {
       if (o_.verbose > 0)
-        std::printf("\nEpoch %d: %s did not improve from %.5f\n", epoch + 1, o_.monitor.c_str(), best_);
+        detail::console_print("\nEpoch {}: {} did not improve from {:.5f}\n", epoch + 1, o_.monitor, best_);
       return;
     }
     if (o_.verbose > 0)
-      std::printf("\nEpoch %d: %s improved from %.5f to %.5f, saving model to %s\n", epoch + 1,
-                  o_.monitor.c_str(), best_, *current, path.c_str());
+      detail::console_print("\nEpoch {}: {} improved from {:.5f} to {:.5f}, saving model to {}\n",
+                            epoch + 1, o_.monitor, best_, *current, path);
     best_ = *current;
   } else if (o_.verbose > 0) {
-    std::printf("\nEpoch %d: saving model to %s\n", epoch + 1, path.c_str());
+    detail::console_print("\nEpoch {}: saving model to {}\n", epoch + 1, path);
   }
   const std::filesystem::path folder = std::filesystem::path(path).parent_path();
   std::error_code ec;

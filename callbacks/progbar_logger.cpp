@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "callbacks/console.hpp"
 #include "fitrun/callbacks/progbar_format.hpp"
 
 namespace fitrun::callbacks {
@@ -198,6 +199,10 @@ std::string ProgbarLogger::count(int current) const {
 }
 
 void ProgbarLogger::write(const std::string& text) {
+  if (out_ == stdout) {  // through std::cout, which a notebook kernel captures
+    detail::console_write(text);
+    return;
+  }
   std::fputs(text.c_str(), out_);
   std::fflush(out_);  // a bar that sits in a buffer shows no progress
 }

@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 
+#include "callbacks/console.hpp"
 #include "callbacks/monitor.hpp"
 #include "fitrun/error.hpp"
 #include "fitrun/model.hpp"
@@ -54,8 +54,8 @@ void ReduceLROnPlateau::on_epoch_end(int epoch, const Logs& logs) {
   const double new_lr = std::max(old_lr * o_.factor, o_.min_lr);
   opt.set_learning_rate(new_lr);
   if (o_.verbose > 0)
-    std::printf("\nEpoch %d: ReduceLROnPlateau reducing learning rate to %s.\n", epoch + 1,
-                std::to_string(new_lr).c_str());
+    detail::console_print("\nEpoch {}: ReduceLROnPlateau reducing learning rate to {}.\n",
+                          epoch + 1, std::to_string(new_lr));
   cooldown_counter_ = o_.cooldown;
   wait_ = 0;
 }

@@ -1,8 +1,8 @@
 #include "fitrun/callbacks/terminate_on_nan.hpp"
 
 #include <cmath>
-#include <cstdio>
 
+#include "callbacks/console.hpp"
 #include "fitrun/error.hpp"
 #include "fitrun/model.hpp"
 
@@ -14,7 +14,7 @@ void TerminateOnNaN::on_train_batch_end(int batch, const Logs& logs) {
   if (raise_error_)
     throw Error("TerminateOnNaN: loss is " + std::string(std::isnan(it->second) ? "NaN" : "infinite") +
                 " at batch " + std::to_string(batch) + "; training stopped");
-  std::printf("Batch %d: Invalid loss, terminating training\n", batch);
+  detail::console_print("Batch {}: Invalid loss, terminating training\n", batch);
   model()->stop_training = true;
 }
 

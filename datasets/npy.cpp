@@ -1,13 +1,12 @@
 #include "fitrun/datasets/npy.hpp"
 
-#include <zlib.h>
-
 #include <cstring>
 #include <limits>
 #include <vector>
 
 #include "file_bytes.hpp"
 #include "fitrun/error.hpp"
+#include "io/zip_archive.hpp"
 
 namespace fitrun::datasets {
 
@@ -222,144 +221,25 @@ void save_npy(const std::string& path, const Tensor& t) { write_file_atomic(path
 // ---- .npz: a zip archive of .npy members ----
 
 namespace {
-
-constexpr uint32_t kLocalSig = 0x04034b50, kCentralSig = 0x02014b50, kEndSig = 0x06054b50;
-
-std::string inflate_raw(const char* data, size_t n, size_t expected, const std::string& where) {
-  std::string out(expected, '\0');
-  z_stream zs{};
-  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw IOError(where + ": zlib init failed");
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
-  zs.avail_in = static_cast<uInt>(n);
-  zs.next_out = reinterpret_cast<Bytef*>(&out[0]);
-  zs.avail_out = static_cast<uInt>(expected);
-  const int rc = inflate(&zs, Z_FINISH);
-  const size_t produced = expected - zs.avail_out;
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END || produced != expected)
-    throw IOError(where + ": corrupt deflated data (" + std::to_string(produced) + " of " +
-                  std::to_string(expected) + " bytes decompressed)");
-  return out;
+const io::zip::Kind kNpz{"an .npz", ".npz"};
 }
-
-std::string deflate_raw(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(&out[0]);
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
-}  // namespace
 
 std::map<std::string, Tensor> load_npz(const std::string& path) {
-  const std::string bytes = read_file(path);
-  const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (bytes.size() < 22 || read_le32(u) != kLocalSig)
-    throw IOError(path + ": not an .npz file (bad magic number; expected a zip archive)");
-  // The end-of-central-directory record: the last 22 bytes plus an optional comment.
-  size_t eocd = std::string::npos;
-  for (size_t p = bytes.size() - 22 + 1; p-- > 0 && bytes.size() - p <= 22 + 65535;)
-    if (read_le32(u + p) == kEndSig) {
-      eocd = p;
-      break;
-    }
-  if (eocd == std::string::npos)
-    throw IOError(path + ": truncated .npz (no end-of-central-directory record)");
-  const uint16_t count = read_le16(u + eocd + 10);
-  const uint32_t cd_offset = read_le32(u + eocd + 16);
-  if (cd_offset == 0xFFFFFFFFu) throw IOError(path + ": zip64 archives are not supported");
+  const io::zip::Reader zip(read_file(path), path, kNpz);
   std::map<std::string, Tensor> out;
-  size_t p = cd_offset;
-  for (uint16_t i = 0; i < count; ++i) {
-    if (p + 46 > bytes.size() || read_le32(u + p) != kCentralSig)
-      throw IOError(path + ": corrupt .npz central directory (entry " + std::to_string(i) + ")");
-    const uint16_t method = read_le16(u + p + 10);
-    const uint32_t csize = read_le32(u + p + 20), usize = read_le32(u + p + 24);
-    const uint16_t name_len = read_le16(u + p + 28), extra_len = read_le16(u + p + 30),
-                   comment_len = read_le16(u + p + 32);
-    const uint32_t local = read_le32(u + p + 42);
-    if (p + 46 + name_len > bytes.size()) throw IOError(path + ": corrupt .npz central directory");
-    std::string name = bytes.substr(p + 46, name_len);
-    p += 46 + name_len + extra_len + comment_len;
-    const std::string where = path + ": " + name;
-    if (csize == 0xFFFFFFFFu || usize == 0xFFFFFFFFu || local == 0xFFFFFFFFu)
-      throw IOError(where + ": zip64 members are not supported");
-    if (local + 30 > bytes.size() || read_le32(u + local) != kLocalSig)
-      throw IOError(where + ": corrupt .npz (bad local header)");
-    const size_t data = local + 30 + read_le16(u + local + 26) + read_le16(u + local + 28);
-    if (data + csize > bytes.size())
-      throw IOError(where + ": truncated .npz member (" + std::to_string(csize) + " bytes announced, " +
-                    std::to_string(bytes.size() > data ? bytes.size() - data : 0) + " present)");
-    std::string member;
-    if (method == 0) member = bytes.substr(data, csize);
-    else if (method == 8) member = inflate_raw(bytes.data() + data, csize, usize, where);
-    else throw IOError(where + ": unsupported zip compression method " + std::to_string(method));
-    if (crc32(0, reinterpret_cast<const Bytef*>(member.data()), static_cast<uInt>(member.size())) !=
-        read_le32(u + (p - 46 - name_len - extra_len - comment_len) + 16))
-      throw IOError(where + ": CRC mismatch (corrupt .npz member)");
+  for (const auto& e : zip.entries()) {
+    std::string name = e.name;
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) name.resize(name.size() - 4);
-    out[name] = parse_npy(member, where);
+    // An array may be as large as the archive allows (datasets are big).
+    out[name] = parse_npy(zip.read(e, UINT32_MAX), path + ": " + e.name);
   }
   return out;
 }
 
 void save_npz(const std::string& path, const std::map<std::string, Tensor>& arrays, bool compressed) {
-  std::string zip, central;
-  uint16_t count = 0;
-  for (const auto& [key, tensor] : arrays) {
-    const std::string name = key + ".npy";
-    const std::string raw = format_npy(tensor);
-    const std::string stored = compressed ? deflate_raw(raw) : raw;
-    if (stored.size() >= 0xFFFFFFFFu || zip.size() >= 0xFFFFFFFFu)
-      throw IOError(path + ": " + name + " is too large for a non-zip64 archive");
-    const uint32_t crc = crc32(0, reinterpret_cast<const Bytef*>(raw.data()), static_cast<uInt>(raw.size()));
-    const uint16_t method = compressed ? 8 : 0;
-    auto common = [&](std::string& s) {
-      put_le16(s, 20);  // version needed
-      put_le16(s, 0);   // flags
-      put_le16(s, method);
-      put_le16(s, 0);       // time
-      put_le16(s, 0x21);    // date: 1980-01-01
-      put_le32(s, crc);
-      put_le32(s, static_cast<uint32_t>(stored.size()));
-      put_le32(s, static_cast<uint32_t>(raw.size()));
-      put_le16(s, static_cast<uint16_t>(name.size()));
-      put_le16(s, 0);  // extra length
-    };
-    const auto offset = static_cast<uint32_t>(zip.size());
-    put_le32(zip, kLocalSig);
-    common(zip);
-    zip += name;
-    zip += stored;
-    put_le32(central, kCentralSig);
-    put_le16(central, 20);  // version made by
-    common(central);
-    put_le16(central, 0);  // comment length
-    put_le16(central, 0);  // disk
-    put_le16(central, 0);  // internal attributes
-    put_le32(central, 0);  // external attributes
-    put_le32(central, offset);
-    central += name;
-    ++count;
-  }
-  const auto cd_offset = static_cast<uint32_t>(zip.size());
-  zip += central;
-  put_le32(zip, kEndSig);
-  put_le16(zip, 0);
-  put_le16(zip, 0);
-  put_le16(zip, count);
-  put_le16(zip, count);
-  put_le32(zip, static_cast<uint32_t>(central.size()));
-  put_le32(zip, cd_offset);
-  put_le16(zip, 0);
-  write_file_atomic(path, zip);
+  std::vector<io::zip::Member> members;
+  for (const auto& [key, tensor] : arrays) members.push_back({key + ".npy", format_npy(tensor), compressed});
+  write_file_atomic(path, io::zip::write(members, path));
 }
 
 }  // namespace fitrun::datasets

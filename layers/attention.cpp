@@ -1,12 +1,15 @@
 // MultiHeadAttention: the four projections are Dense-style matmuls on the Keras kernels viewed
 // as (in, heads·dim) — no reorders —, the heads are split by one permute, and the scores and
-// context are batched matmuls over (batch·heads) on oneDNN (ops::batched_matmul).
+// context are batched matmuls over (batch·heads) on oneDNN (ops::batched_matmul). The score
+// masks and the softmax + dropout defined here serve Attention and AdditiveAttention too
+// (layers/attention_util.hpp).
 #include "fitrun/layers/attention.hpp"
 
 #include <cmath>
 
 #include "fitrun/ops.hpp"
 #include "io/keras_json.hpp"
+#include "layers/attention_util.hpp"
 
 namespace fitrun::layers {
 
@@ -14,8 +17,48 @@ namespace {
 enum Slot { kQ, kK, kV, kQp, kKp, kVp, kS, kP, kPd, kDropMask, kO, kOt, kMask,
             kDOt, kDO, kDP, kDS, kDQp, kDKp, kDVp, kDQ, kDK, kDV, kTmp };
 constexpr int kPerm[4] = {0, 2, 1, 3};  // (N, T, H, d) <-> (N, H, T, d)
-constexpr float kMasked = -1e9f;         // Keras' large negative for float32 softmax masks
+constexpr detail::WeightSlots kWeightSlots = {kP, kPd, kDropMask};
 }  // namespace
+
+namespace detail {
+
+void mask_scores(Tensor& scores, int64_t heads, const Tensor* qm, const Tensor* vm,
+                 bool causal) {
+  if (!qm && !vm && !causal) return;
+  const int64_t n = scores.dim(0) / heads, tq = scores.dim(1), tv = scores.dim(2);
+  float* sp = scores.data<float>();
+  const float* qmp = qm ? qm->data<float>() : nullptr;
+  const float* vmp = vm ? vm->data<float>() : nullptr;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t i = 0; i < tq; ++i)
+      for (int64_t j = 0; j < tv; ++j) {
+        const bool keep = (!qmp || qmp[b * tq + i] != 0.f) && (!vmp || vmp[b * tv + j] != 0.f) &&
+                          (!causal || j <= i);
+        if (keep) continue;
+        for (int64_t h = 0; h < heads; ++h) sp[((b * heads + h) * tq + i) * tv + j] += kMaskedScore;
+      }
+}
+
+Tensor attention_weights(CallContext& ctx, const Tensor& scores, float rate, uint64_t seed,
+                         const WeightSlots& slots) {
+  Tensor P = ctx.scratch(slots.probs, scores.shape());
+  ops::activation_forward(ActivationFn::softmax, 0.f, scores, P);
+  if (!ctx.training || rate <= 0.f) return P;
+  Tensor Pd = ctx.scratch(slots.dropped, P.shape());
+  Tensor mask = ctx.scratch(slots.dropout_mask, P.shape());
+  ops::dropout_forward(P, rate, seed, ctx.step, mask, Pd);
+  return Pd;
+}
+
+void attention_weights_backward(CallContext& ctx, const Tensor& scores, float rate,
+                                const WeightSlots& slots, Tensor& dweights, Tensor& dscores) {
+  if (ctx.training && rate > 0.f)
+    ops::dropout_backward(dweights, ctx.scratch(slots.dropout_mask, scores.shape()), dweights);
+  ops::activation_backward(ActivationFn::softmax, 0.f, scores,
+                           ctx.scratch(slots.probs, scores.shape()), dweights, dscores);
+}
+
+}  // namespace detail
 
 MultiHeadAttention::MultiHeadAttention(int64_t num_heads, int64_t key_dim,
                                        MultiHeadAttentionOptions options)
@@ -107,30 +150,9 @@ void MultiHeadAttention::forward(CallContext& ctx, const std::vector<const Tenso
   ops::batched_matmul(Qp.reshape({n * h, tq, kd}), false, Kp.reshape({n * h, tv, kd}), true,
                       1.f / std::sqrt(static_cast<float>(kd)), S);
   // Masked scores: query mask × value mask × causal, as Keras combines them.
-  const Tensor* qm = ctx.input_mask(0);
-  const Tensor* vm = ctx.input_mask(1);
-  if (qm || vm || options_.use_causal_mask) {
-    float* sp = S.data<float>();
-    const float* qmp = qm ? qm->data<float>() : nullptr;
-    const float* vmp = vm ? vm->data<float>() : nullptr;
-    for (int64_t b = 0; b < n; ++b)
-      for (int64_t i = 0; i < tq; ++i)
-        for (int64_t j = 0; j < tv; ++j) {
-          const bool keep = (!qmp || qmp[b * tq + i] != 0.f) && (!vmp || vmp[b * tv + j] != 0.f) &&
-                            (!options_.use_causal_mask || j <= i);
-          if (keep) continue;
-          for (int64_t hh = 0; hh < h; ++hh) sp[((b * h + hh) * tq + i) * tv + j] += kMasked;
-        }
-  }
-  Tensor P = ctx.scratch(kP, {n * h, tq, tv});
-  ops::activation_forward(ActivationFn::softmax, 0.f, S, P);
-  Tensor Pd = P;
-  if (ctx.training && options_.dropout > 0.f) {
-    Pd = ctx.scratch(kPd, P.shape());
-    Tensor mask = ctx.scratch(kDropMask, P.shape());
-    ops::dropout_forward(P, options_.dropout, seed() ^ (uint64_t(ctx.call_index) << 32), ctx.step,
-                         mask, Pd);
-  }
+  detail::mask_scores(S, h, ctx.input_mask(0), ctx.input_mask(1), options_.use_causal_mask);
+  const Tensor Pd = detail::attention_weights(
+      ctx, S, options_.dropout, seed() ^ (uint64_t(ctx.call_index) << 32), kWeightSlots);
   Tensor O = ctx.scratch(kO, {n, h, tq, vd}), Ot = ctx.scratch(kOt, {n, tq, h, vd});
   Tensor O3 = O.reshape({n * h, tq, vd});
   ops::batched_matmul(Pd, false, Vp.reshape({n * h, tv, vd}), false, 1.f, O3);
@@ -150,11 +172,11 @@ void MultiHeadAttention::backward(CallContext& ctx, const std::vector<const Tens
                 vd = value_dim_;
   const float scale = 1.f / std::sqrt(static_cast<float>(kd));
   const bool acc = ctx.accumulate_grads, train = trainable;
-  const bool dropped = ctx.training && options_.dropout > 0.f;
   Tensor Qp = ctx.scratch(kQp, {n, h, tq, kd}), Kp = ctx.scratch(kKp, {n, h, tv, kd}),
          Vp = ctx.scratch(kVp, {n, h, tv, vd});
-  Tensor S = ctx.scratch(kS, {n * h, tq, tv}), P = ctx.scratch(kP, {n * h, tq, tv});
-  Tensor Pd = dropped ? ctx.scratch(kPd, P.shape()) : P;
+  Tensor S = ctx.scratch(kS, {n * h, tq, tv});
+  const bool dropped = ctx.training && options_.dropout > 0.f;
+  Tensor Pd = ctx.scratch(dropped ? kPd : kP, S.shape());
   Tensor Ot = ctx.scratch(kOt, {n, tq, h, vd});
 
   // Output projection.
@@ -175,11 +197,10 @@ void MultiHeadAttention::backward(CallContext& ctx, const std::vector<const Tens
   Tensor dVp = ctx.scratch(kDVp, {n, h, tv, vd});
   Tensor dVp3 = dVp.reshape({n * h, tv, vd});
   ops::batched_matmul(Pd, true, dO3, false, 1.f, dVp3);
-  if (dropped) ops::dropout_backward(dP, ctx.scratch(kDropMask, P.shape()), dP);
 
   // Scores = scale · Q·Kᵀ through the softmax.
   Tensor dS = ctx.scratch(kDS, {n * h, tq, tv});
-  ops::activation_backward(ActivationFn::softmax, 0.f, S, P, dP, dS);
+  detail::attention_weights_backward(ctx, S, options_.dropout, kWeightSlots, dP, dS);
   Tensor dQp = ctx.scratch(kDQp, {n, h, tq, kd}), dKp = ctx.scratch(kDKp, {n, h, tv, kd});
   Tensor dQp3 = dQp.reshape({n * h, tq, kd}), dKp3 = dKp.reshape({n * h, tv, kd});
   ops::batched_matmul(dS, false, Kp.reshape({n * h, tv, kd}), false, scale, dQp3);

@@ -2,6 +2,7 @@
 // (x (N·T, in) · kernel); each step then does one recurrent matmul (h (N, units) ·
 // recurrent_kernel) through ops::dense_forward and the gate maths in a loop; the backward is
 // backpropagation through time with the weight gradients as two matmuls over all steps.
+// Dropout (training) masks the matmuls' inputs through layers/rnn_dropout.cpp.
 // Everything is stored time-major per call in the context's scratch (held by value: a later
 // scratch() call may move the slots), so a steady-state step
 // allocates nothing.
@@ -9,17 +10,23 @@
 
 #include <cmath>
 #include <optional>
+#include <utility>
 
 #include "fitrun/ops.hpp"
 #include "io/keras_json.hpp"
 #include "layers/recurrent_fused.hpp"
+#include "layers/rnn_dropout.hpp"
 
 namespace fitrun::layers {
 
 namespace {
 
-// Scratch slots of one call.
-enum Slot { kXW, kZ, kH, kC, kHR, kB, kDXW, kDHR, kDH, kDC, kDHTmp, kDB, kHB, kDBVec };
+// Scratch slots of one call (a MaskedMatmul takes 8 from its first).
+enum Slot {
+  kXW, kZ, kH, kC, kHR, kB, kDXW, kDHR, kDH, kDC, kDHTmp, kDB, kHB, kDBVec,
+  kInMask, kInOnes, kRecMask, kRecOnes,
+  kInMM = 20, kRecMM = 28, kRecAllMM = 36
+};
 
 inline float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
 /// tanh through one expf (glibc's tanhf goes through the much slower expm1f, which dominated
@@ -70,12 +77,46 @@ inline Tensor step_view(const Tensor& t, int64_t s) {
   return t.slice(s, s + 1).reshape({t.dim(1), t.dim(2)});
 }
 
-/// The fused oneDNN kernel a call runs on (layers/recurrent_fused.cpp), if any: no mask and
-/// Keras' default activations (SimpleRNN: tanh or relu). Calls it does not cover (and, once
-/// they exist, dropout / recurrent_dropout) take the step loop below.
+using rnn_dropout::MaskedMatmul;
+
+/// The dropout of one training call, as Keras 3's cells do it: masks drawn once per call (the
+/// same at every step), one per sample. The input gets one mask shared by the gates, or one
+/// per gate once recurrent dropout is on (Keras' "implementation 1"); the recurrent state one
+/// per gate (SimpleRNN: one of each).
+struct Dropouts {
+  bool input = false, recurrent = false;
+  Tensor in_masks, rec_masks;  // (1 or gates, N, in), (gates, N, units)
+};
+/// `draw` in forward; backward reads the masks its forward drew.
+Dropouts dropouts(CallContext& ctx, const RNNOptions& o, uint32_t seed, int64_t gates,
+                  int64_t n, int64_t in, int64_t u, bool draw) {
+  Dropouts d;
+  if (!ctx.training) return d;
+  d.input = o.dropout > 0.f;
+  d.recurrent = o.recurrent_dropout > 0.f;
+  // A fresh mask per step and per call of a shared layer, reproducible from the step number.
+  const uint64_t base = seed ^ (static_cast<uint64_t>(ctx.call_index) << 32);
+  if (d.input) {
+    const Shape s{d.recurrent ? gates : 1, n, in};
+    d.in_masks = ctx.scratch(kInMask, s);
+    Tensor ones = ctx.scratch(kInOnes, s);
+    if (draw) rnn_dropout::draw(d.in_masks, ones, o.dropout, base, ctx.step);
+  }
+  if (d.recurrent) {
+    const Shape s{gates, n, u};
+    d.rec_masks = ctx.scratch(kRecMask, s);
+    Tensor ones = ctx.scratch(kRecOnes, s);
+    if (draw) rnn_dropout::draw(d.rec_masks, ones, o.recurrent_dropout, base ^ (1ULL << 48), ctx.step);
+  }
+  return d;
+}
+
+/// The fused oneDNN kernel a call runs on (layers/recurrent_fused.cpp), if any: a call that
+/// needs no step loop (RNN::needs_step_loop: no mask, no dropout in training, not stateful)
+/// with Keras' default activations (SimpleRNN: tanh or relu). Other calls take the step loop.
 std::optional<ops::RNNConfig> fused_config(RNN::Cell cell, const RNNOptions& o, ActivationFn act,
-                                           ActivationFn recurrent_act, const Tensor* mask) {
-  if (mask || !ops::fused_rnn_enabled()) return std::nullopt;
+                                           ActivationFn recurrent_act, bool needs_step_loop) {
+  if (needs_step_loop || !ops::fused_rnn_enabled()) return std::nullopt;
   const bool gates_ok = act == ActivationFn::tanh && recurrent_act == ActivationFn::sigmoid;
   ops::RNNConfig c{ops::RNNCell::lstm, o.go_backwards, o.return_sequences};
   switch (cell) {
@@ -102,11 +143,23 @@ RNN::RNN(Cell cell, int64_t units, RNNOptions options)
       units_(units),
       options_(std::move(options)),
       act_(rnn_activation(options_.activation, "activation")),
-      recurrent_act_(rnn_activation(options_.recurrent_activation, "recurrent_activation")) {
+      recurrent_act_(rnn_activation(options_.recurrent_activation, "recurrent_activation")),
+      // 31 bits: a seed any Keras version accepts when it reads the config.
+      noise_seed_(options_.seed ? *options_.seed : static_cast<uint32_t>(Layer::seed() >> 33)) {
   activity_regularizer = options_.activity_regularizer;
   if (units <= 0)
     throw ConfigError("recurrent layer: units must be a positive integer, got " +
                       std::to_string(units));
+  for (auto [key, rate] : {std::pair{"dropout", options_.dropout},
+                           std::pair{"recurrent_dropout", options_.recurrent_dropout}})
+    if (!(rate >= 0.f && rate < 1.f))
+      throw ConfigError(std::string("recurrent layer: ") + key + " must be in [0, 1), got " +
+                        std::to_string(rate));
+}
+
+bool RNN::needs_step_loop(const CallContext& ctx) const {
+  return options_.stateful || ctx.input_mask(0) != nullptr ||
+         (ctx.training && (options_.dropout > 0.f || options_.recurrent_dropout > 0.f));
 }
 
 Shape RNN::compute_output_shape(const std::vector<Shape>& s) const {
@@ -158,7 +211,8 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
   const Tensor& x = *inputs[0];
   const int64_t n = x.dim(0), steps = x.dim(1), in = x.dim(2), u = units_, g = gates() * u;
   const Tensor* mask = ctx.input_mask(0);
-  if (const auto fc = fused_config(cell_, options_, act_, recurrent_act_, mask)) {
+  if (const auto fc =
+          fused_config(cell_, options_, act_, recurrent_act_, needs_step_loop(ctx))) {
     fused_rnn::forward(ctx, *fc, x, kernel_->value, recurrent_kernel_->value,
                        bias_ ? bias_->value : Tensor(), y);
     return;
@@ -179,9 +233,34 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
     bias_in = two_bias ? bias_->value.slice(0, 1).reshape({g}) : bias_->value;
     if (two_bias) bias_rec = bias_->value.slice(1, 2).reshape({g});
   }
-  ops::dense_forward(x.reshape({n * steps, in}), kernel_->value, bias_in, ActivationFn::linear, xw);
-  step_view(h, 0).fill(0);
-  if (lstm) step_view(c, 0).fill(0);
+  const Dropouts drop = dropouts(ctx, options_, noise_seed_, gates(), n, in, u, true);
+  const Tensor x2 = x.reshape({n * steps, in});
+  if (drop.input)  // rows (i, t): sample i = row / steps
+    MaskedMatmul(ctx, kInMM, drop.in_masks, steps, kernel_->value, bias_in, n * steps).forward(x2, xw);
+  else
+    ops::dense_forward(x2, kernel_->value, bias_in, ActivationFn::linear, xw);
+  MaskedMatmul rec_mm;
+  if (drop.recurrent) rec_mm = MaskedMatmul(ctx, kRecMM, drop.rec_masks, 1, recurrent_kernel_->value, bias_rec, n);
+  // GRU reset_before: the candidate's recurrent input is r·(h ⊙ its mask).
+  const float* rm_h = drop.recurrent && gru ? drop.rec_masks.data<float>() + 2 * n * u : nullptr;
+  if (options_.stateful) {
+    // The state the previous call ended with (zeros after reset_states); backward treats it
+    // as a constant, so gradients stop at the batch boundary as in Keras.
+    if (!state_h_.defined()) {
+      state_h_ = Tensor::zeros({n, u});  // once per reset, not per step
+      if (lstm) state_c_ = Tensor::zeros({n, u});
+    } else if (state_h_.dim(0) != n) {
+      shape_error("stateful: the state holds " + std::to_string(state_h_.dim(0)) +
+                  " samples but this batch has " + std::to_string(n) +
+                  "; a stateful layer needs the same batch size every call (call reset_states() "
+                  "to start over with another)");
+    }
+    step_view(h, 0).copy_from(state_h_);
+    if (lstm) step_view(c, 0).copy_from(state_c_);
+  } else {
+    step_view(h, 0).fill(0);
+    if (lstm) step_view(c, 0).fill(0);
+  }
 
   const float* xwp = xw.data<float>();
   const float* mp = mask ? mask->data<float>() : nullptr;
@@ -189,7 +268,8 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
     const int64_t t = options_.go_backwards ? steps - 1 - s : s;
     const Tensor hp_t = step_view(h, s);
     Tensor hr_t = step_view(hr, s);
-    ops::dense_forward(hp_t, recurrent_kernel_->value, bias_rec, ActivationFn::linear, hr_t);
+    if (drop.recurrent) rec_mm.forward(hp_t, hr_t);
+    else ops::dense_forward(hp_t, recurrent_kernel_->value, bias_rec, ActivationFn::linear, hr_t);
     const float* hp = hp_t.data<float>();
     const float* r = hr_t.data<float>();
     float* zs = step_view(z, s).data<float>();
@@ -201,7 +281,7 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
         const float* xr = xwp + (i * steps + t) * g;
         for (int64_t k = 0; k < u; ++k) {
           const float zr = xr[u + k] + r[i * g + u + k];
-          bs[i * u + k] = act_fwd(recurrent_act_, zr) * hp[i * u + k];
+          bs[i * u + k] = act_fwd(recurrent_act_, zr) * hp[i * u + k] * (rm_h ? rm_h[i * u + k] : 1.f);
         }
       }
       ops::dense_forward(step_view(b, s), recurrent_kernel_->value, Tensor(), ActivationFn::linear, hb);
@@ -256,14 +336,27 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
   if (options_.return_sequences) {
     // y (N, T, units) from the time-major states, in processing order (as Keras).
     float* yp = y.data<float>();
+    const bool zero_masked = mp && options_.zero_output_for_mask;
     for (int64_t s = 0; s < steps; ++s) {
+      const int64_t t = options_.go_backwards ? steps - 1 - s : s;
       const float* hs = step_view(h, s + 1).data<float>();
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t k = 0; k < u; ++k) yp[(i * steps + s) * u + k] = hs[i * u + k];
+      for (int64_t i = 0; i < n; ++i) {
+        const bool zero = zero_masked && mp[i * steps + t] == 0.f;
+        for (int64_t k = 0; k < u; ++k) yp[(i * steps + s) * u + k] = zero ? 0.f : hs[i * u + k];
+      }
     }
   } else {
     y.copy_from(step_view(h, steps));
   }
+  if (options_.stateful) {
+    state_h_.copy_from(step_view(h, steps));
+    if (lstm) state_c_.copy_from(step_view(c, steps));
+  }
+}
+
+void RNN::reset_states() {
+  state_h_ = Tensor();
+  state_c_ = Tensor();
 }
 
 void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& y,
@@ -271,7 +364,8 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
   const Tensor& x = *inputs[0];
   const int64_t n = x.dim(0), steps = x.dim(1), in = x.dim(2), u = units_, g = gates() * u;
   const Tensor* mask = ctx.input_mask(0);
-  if (const auto fc = fused_config(cell_, options_, act_, recurrent_act_, mask)) {
+  if (const auto fc =
+          fused_config(cell_, options_, act_, recurrent_act_, needs_step_loop(ctx))) {
     fused_rnn::backward(ctx, *fc, x, *kernel_, *recurrent_kernel_, bias_.get(), trainable, y, dy,
                         grad_inputs[0]);
     return;
@@ -295,6 +389,10 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
   dh.fill(0);
   dc.fill(0);
   if (gru_before) db.fill(0);
+  const Dropouts drop = dropouts(ctx, options_, noise_seed_, gates(), n, in, u, false);
+  MaskedMatmul rec_mm;
+  if (drop.recurrent) rec_mm = MaskedMatmul(ctx, kRecMM, drop.rec_masks, 1, recurrent_kernel_->value, Tensor(), n);
+  const float* rm_h = drop.recurrent && gru ? drop.rec_masks.data<float>() + 2 * n * u : nullptr;
 
   const float* mp = mask ? mask->data<float>() : nullptr;
   const float* dyp = dy.data<float>();
@@ -306,8 +404,10 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
     const int64_t t = options_.go_backwards ? steps - 1 - s : s;
     // dL/dh_s: from the output at this step plus what flowed back from step s + 1.
     if (options_.return_sequences) {
-      for (int64_t i = 0; i < n; ++i)
+      for (int64_t i = 0; i < n; ++i) {
+        if (mp && options_.zero_output_for_mask && mp[i * steps + t] == 0.f) continue;  // a 0 output
         for (int64_t k = 0; k < u; ++k) dhp_[i * u + k] += dyp[(i * steps + s) * u + k];
+      }
     } else if (s == steps - 1) {
       for (int64_t i = 0; i < n * u; ++i) dhp_[i] += dyp[i];
     }
@@ -366,7 +466,8 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
           const float hh = act_fwd(act_, zr[2 * u + k]);
           const float dhv = dhr_row[k];
           const float dzh = dhv * (1.f - zg) * act_grad(act_, zr[2 * u + k]);
-          const float drg = reset_after ? dzh * rr[2 * u + k] : dbv[i * u + k] * hp[i * u + k];
+          const float drg = reset_after ? dzh * rr[2 * u + k]
+                                        : dbv[i * u + k] * hp[i * u + k] * (rm_h ? rm_h[i * u + k] : 1.f);
           dxr[k] = drr[k] = dhv * (hp[i * u + k] - hh) * act_grad(recurrent_act_, zr[k]);
           dxr[u + k] = drr[u + k] = drg * act_grad(recurrent_act_, zr[u + k]);
           dxr[2 * u + k] = dzh;
@@ -375,7 +476,8 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
       }
     }
     // dL/dh_{s-1} = dZ_rec·Uᵀ (+ the direct paths: GRU's z·h_prev, masked rows' carry-over).
-    ops::dense_backward_data(step_view(dhr, s), R, dh_tmp);
+    if (drop.recurrent) rec_mm.backward_data(step_view(dhr, s), dh_tmp);
+    else ops::dense_backward_data(step_view(dhr, s), R, dh_tmp);
     const float* dt = dh_tmp.data<float>();
     for (int64_t i = 0; i < n; ++i) {
       float* d = dhp_ + i * u;
@@ -388,13 +490,17 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
         float direct = 0.f;
         if (gru) {
           direct = d[k] * act_fwd(recurrent_act_, zr[k]);
-          if (!reset_after) direct += dbv[i * u + k] * act_fwd(recurrent_act_, zr[u + k]);
+          if (!reset_after)
+            direct += dbv[i * u + k] * act_fwd(recurrent_act_, zr[u + k]) * (rm_h ? rm_h[i * u + k] : 1.f);
         }
         d[k] = dt[i * u + k] + direct;
       }
     }
   }
 
+  const Tensor x2 = x.reshape({n * steps, in});
+  MaskedMatmul in_mm;
+  if (drop.input) in_mm = MaskedMatmul(ctx, kInMM, drop.in_masks, steps, kernel_->value, Tensor(), n * steps);
   if (trainable) {
     Tensor none;
     Tensor db_in = none, db_rec = none;
@@ -402,18 +508,23 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
       db_in = two_bias ? bias_->grad.slice(0, 1).reshape({g}) : bias_->grad;
       if (two_bias) db_rec = bias_->grad.slice(1, 2).reshape({g});
     }
-    ops::dense_backward_weights(x.reshape({n * steps, in}), dxw, kernel_->grad, db_in,
-                                ctx.accumulate_grads);
-    ops::dense_backward_weights(h.slice(0, steps).reshape({steps * n, u}),
-                                dhr.reshape({steps * n, g}), recurrent_kernel_->grad, db_rec,
-                                ctx.accumulate_grads);
+    const bool acc = ctx.accumulate_grads;
+    if (drop.input) in_mm.backward_weights(x2, dxw, kernel_->grad, db_in, acc);
+    else ops::dense_backward_weights(x2, dxw, kernel_->grad, db_in, acc);
+    const Tensor hs = h.slice(0, steps).reshape({steps * n, u}), dz = dhr.reshape({steps * n, g});
+    if (drop.recurrent)  // rows (t, i): sample i = row % n
+      MaskedMatmul(ctx, kRecAllMM, drop.rec_masks, 1, R, Tensor(), steps * n)
+          .backward_weights(hs, dz, recurrent_kernel_->grad, db_rec, acc);
+    else
+      ops::dense_backward_weights(hs, dz, recurrent_kernel_->grad, db_rec, acc);
     if (gru_before)
       ops::dense_backward_weights(b.reshape({steps * n, u}), db.reshape({steps * n, g}),
                                   recurrent_kernel_->grad, none, true);
   }
   if (grad_inputs[0]) {
     Tensor dx = grad_inputs[0]->reshape({n * steps, in});
-    ops::dense_backward_data(dxw, kernel_->value, dx);
+    if (drop.input) in_mm.backward_data(dxw, dx);
+    else ops::dense_backward_data(dxw, kernel_->value, dx);
   }
 }
 
@@ -434,14 +545,16 @@ json RNN::get_config() const {
   c["kernel_constraint"] = io::serialize_or_null(options_.kernel_constraint);
   c["recurrent_constraint"] = io::serialize_or_null(options_.recurrent_constraint);
   c["bias_constraint"] = io::serialize_or_null(options_.bias_constraint);
-  c["dropout"] = 0.0;
-  c["recurrent_dropout"] = 0.0;
-  c["seed"] = nullptr;
+  c["dropout"] = io::keras_float(options_.dropout);
+  c["recurrent_dropout"] = io::keras_float(options_.recurrent_dropout);
+  const bool random = options_.dropout > 0.f || options_.recurrent_dropout > 0.f;
+  c["seed"] = options_.seed || random ? json(noise_seed_) : json(nullptr);
   c["return_sequences"] = options_.return_sequences;
   c["return_state"] = false;
   c["go_backwards"] = options_.go_backwards;
-  c["stateful"] = false;
+  c["stateful"] = options_.stateful;
   c["unroll"] = false;
+  c["zero_output_for_mask"] = options_.zero_output_for_mask;
   if (cell_ == Cell::gru) c["reset_after"] = options_.reset_after;
   return c;
 }

@@ -1,8 +1,10 @@
 // The sequence layers' Keras configs (Embedding, Masking, SimpleRNN, LSTM, GRU, ...), read the
 // same way as the other built-in layers in layers/registry.cpp.
 #include <map>
+#include <utility>
 
 #include "fitrun/layers/attention.hpp"
+#include "fitrun/layers/bidirectional.hpp"
 #include "fitrun/layers/embedding.hpp"
 #include "fitrun/layers/masking.hpp"
 #include "fitrun/layers/recurrent.hpp"
@@ -10,6 +12,25 @@
 #include "io/config_reader.hpp"
 
 namespace fitrun {
+
+namespace {
+/// A wrapper's inner layer, {"class_name", "config", ...} at `key`; its config errors name
+/// the wrapper's path.
+LayerPtr wrapped_layer(const io::ConfigReader& cfg, const char* key) {
+  io::ConfigReader inner = cfg.object(key);
+  const std::string cls = inner.string("class_name");
+  inner.ignore({"module", "registered_name", "build_config"});
+  const json* inner_config = inner.find("config");
+  if (!inner_config || !inner_config->is_object())
+    inner.expected("config", "the wrapped layer's config object");
+  inner.check_unknown_keys(std::string(key));
+  try {
+    return layer_from_config(cls, *inner_config);
+  } catch (const ConfigError& e) {
+    throw ConfigError(cfg.path(key) + ": " + e.what());
+  }
+}
+}  // namespace
 
 void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
   using namespace layers;
@@ -50,20 +71,26 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
       if (cell == RNN::Cell::gru) o.reset_after = cfg.boolean("reset_after", true);
       o.return_sequences = cfg.boolean("return_sequences", false);
       o.go_backwards = cfg.boolean("go_backwards", false);
+      o.zero_output_for_mask = cfg.boolean("zero_output_for_mask", false);
+      o.stateful = cfg.boolean("stateful", false);
       o.kernel_regularizer = cfg.regularizer("kernel_regularizer");
       o.recurrent_regularizer = cfg.regularizer("recurrent_regularizer");
       o.bias_regularizer = cfg.regularizer("bias_regularizer");
       o.kernel_constraint = cfg.constraint("kernel_constraint");
       o.recurrent_constraint = cfg.constraint("recurrent_constraint");
       o.bias_constraint = cfg.constraint("bias_constraint");
-      // Not implemented yet: an error naming the key rather than a silently different model.
-      cfg.require_value("dropout", 0.0);
-      cfg.require_value("recurrent_dropout", 0.0);
+      for (auto [key, rate] : {std::pair{"dropout", &o.dropout},
+                               std::pair{"recurrent_dropout", &o.recurrent_dropout}}) {
+        const double r = cfg.number(key, 0.0, 0.0, 1.0);
+        if (r >= 1.0) cfg.expected(key, "a number in [0, 1)");
+        *rate = static_cast<float>(r);
+      }
+      if (cfg.has("seed")) o.seed = static_cast<uint32_t>(cfg.integer("seed", 0, 0xffffffffLL));
+      // Not implemented: an error naming the key rather than a silently different model.
       cfg.require_value("return_state", false);  // layers have one output in fitrun
-      cfg.require_value("stateful", false);
       cfg.require_value("time_major", false);
       // Implementation hints that do not change the maths.
-      cfg.ignore({"seed", "unroll", "implementation", "use_cudnn"});
+      cfg.ignore({"unroll", "implementation", "use_cudnn"});
       const int64_t units = cfg.positive_int("units");
       switch (cell) {
         case RNN::Cell::simple: return cfg.finish(std::make_shared<SimpleRNN>(units, o));
@@ -98,22 +125,64 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
     cfg.ignore({"seed", "flash_attention"});
     return cfg.finish(std::make_shared<MultiHeadAttention>(heads, key_dim, o));
   };
+  // Keras' Attention and AdditiveAttention. use_causal_mask and return_attention_scores are
+  // call arguments in Keras; fitrun reads the first as a layer option (tf.keras 2 wrote it
+  // as "causal") and refuses the second, since a fitrun layer has one output.
+  auto dropout_rate = [](const ConfigReader& cfg) {
+    const double rate = cfg.number("dropout", 0.0, 0.0, 1.0);
+    if (rate >= 1.0) cfg.expected("dropout", "a number in [0, 1)");
+    return static_cast<float>(rate);
+  };
+  auto causal = [](const ConfigReader& cfg) {
+    const bool keras3 = cfg.boolean("use_causal_mask", false);
+    const bool keras2 = cfg.boolean("causal", false);  // both read: each is a known key
+    return keras3 || keras2;
+  };
+  r["Attention"] = [=](const json& c) {
+    ConfigReader cfg(c);
+    AttentionOptions o;
+    o.name = cfg.name();
+    o.use_scale = cfg.boolean("use_scale", false);
+    o.score_mode = cfg.choice("score_mode", "dot", {"dot", "concat"});
+    o.dropout = dropout_rate(cfg);
+    o.use_causal_mask = causal(cfg);
+    cfg.require_value("return_attention_scores", false);
+    cfg.ignore({"seed"});
+    return cfg.finish(std::make_shared<Attention>(o));
+  };
+  r["AdditiveAttention"] = [=](const json& c) {
+    ConfigReader cfg(c);
+    AdditiveAttentionOptions o;
+    o.name = cfg.name();
+    o.use_scale = cfg.boolean("use_scale", true);
+    o.dropout = dropout_rate(cfg);
+    o.use_causal_mask = causal(cfg);
+    cfg.require_value("return_attention_scores", false);
+    // Keras accepts score_mode here and ignores it (the scores are always additive).
+    cfg.choice("score_mode", "dot", {"dot", "concat"});
+    cfg.ignore({"seed"});
+    return cfg.finish(std::make_shared<AdditiveAttention>(o));
+  };
   r["TimeDistributed"] = [](const json& c) {
     ConfigReader cfg(c);
-    ConfigReader inner = cfg.object("layer");
-    const std::string cls = inner.string("class_name");
-    inner.ignore({"module", "registered_name", "build_config"});
-    const json* inner_config = inner.find("config");
-    if (!inner_config || !inner_config->is_object())
-      inner.expected("config", "the wrapped layer's config object");
-    inner.check_unknown_keys("TimeDistributed layer");
-    LayerPtr layer;
-    try {
-      layer = layer_from_config(cls, *inner_config);
-    } catch (const ConfigError& e) {
-      throw ConfigError(cfg.path("layer") + ": " + e.what());
-    }
+    LayerPtr layer = wrapped_layer(cfg, "layer");
     return cfg.finish(std::make_shared<TimeDistributed>(layer, cfg.name()));
+  };
+  r["Bidirectional"] = [](const json& c) {
+    ConfigReader cfg(c);
+    BidirectionalOptions o;
+    o.name = cfg.name();
+    if (c.contains("merge_mode") && c["merge_mode"].is_null())
+      cfg.fail("merge_mode", "null (the two outputs as a list) is not supported: fitrun layers "
+                             "have one output; use \"concat\", \"sum\", \"mul\" or \"ave\"");
+    o.merge_mode = cfg.choice("merge_mode", "concat", {"concat", "sum", "mul", "ave"});
+    LayerPtr layer = wrapped_layer(cfg, "layer");
+    if (cfg.has("backward_layer")) o.backward_layer = wrapped_layer(cfg, "backward_layer");
+    try {
+      return cfg.finish(std::make_shared<Bidirectional>(layer, o));
+    } catch (const ConfigError& e) {
+      throw ConfigError(cfg.path() + ": " + e.what());
+    }
   };
   r["SimpleRNN"] = recurrent(RNN::Cell::simple);
   r["LSTM"] = recurrent(RNN::Cell::lstm);

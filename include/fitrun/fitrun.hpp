@@ -45,6 +45,7 @@
 #include "fitrun/layer.hpp"
 #include "fitrun/layers/activation_layer.hpp"
 #include "fitrun/layers/attention.hpp"
+#include "fitrun/layers/bidirectional.hpp"
 #include "fitrun/layers/conv.hpp"
 #include "fitrun/layers/dense.hpp"
 #include "fitrun/layers/dropout.hpp"

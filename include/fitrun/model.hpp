@@ -194,14 +194,14 @@ class Model : public LayerOf<Model> {
   json get_compile_config() const;
   /// compile() from a Keras 3 compile_config or a tf.keras training_config.
   void compile_from_config(const json& config);
-  /// Keras' model.save(): ".h5"/".hdf5" write the legacy HDF5 layout (config, weights,
-  /// compile state and optimizer state). Atomic; throws IOError naming the file.
+  /// Keras' model.save(): ".keras" (Keras 3's zip) or ".h5"/".hdf5" (legacy HDF5): config,
+  /// weights, compile state and optimizer state. Atomic; throws IOError naming the file.
   void save(const std::string& path, const SaveOptions& options = {}) const;
   /// Weights only: ".weights.h5" in Keras 3's layout (with the optimizer's state when
   /// compiled), ".h5"/".hdf5" in the legacy layout.
   void save_weights(const std::string& path) const;
-  /// Loads weights saved by save_weights()/save() (or Keras) into this model: by layer order
-  /// (or by name), checking every shape. Nothing changes when it throws.
+  /// Loads weights saved by save_weights()/save() (or Keras; a .keras archive's too) into this
+  /// model: by layer order (or by name), checking every shape. Nothing changes when it throws.
   void load_weights(const std::string& path, const LoadWeightsOptions& options = {});
   /// Training steps run so far (drives Dropout's masks); saved with the model so that a
   /// resumed run continues exactly.

@@ -1,4 +1,4 @@
-// fitrun evaluate MODEL.h5 --data DATA [--batch-size N] [--scale F] [--offset F] [--reshape D]
+// fitrun evaluate MODEL --data DATA [--batch-size N] [--scale F] [--offset F] [--reshape D]
 //   DATA is a data file (.csv: features then the label, as data.train) or a run file (.json),
 //   whose test set (data.test or data.test_split) and preprocessing are used.
 #include <cstdio>
@@ -21,7 +21,7 @@ Command add_evaluate(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("evaluate", "loss and metrics of a saved model on labelled data");
-  cmd->add_option("MODEL", args->model, "saved model (.h5, compiled)")->required();
+  cmd->add_option("MODEL", args->model, "saved model (.keras or .h5, compiled)")->required();
   cmd->add_option("--data", args->data, "labelled data: a .csv file, or a run file (.json) whose "
                                         "test set to use")->required();
   cmd->add_option("--batch-size", args->batch_size, "batch size")->check(CLI::PositiveNumber);

@@ -15,7 +15,7 @@ std::shared_ptr<Model> open_model_file(const std::filesystem::path& path) {
   const std::string ext = path.extension().string();
   const std::string prefix = path.string() + ": ";
   try {
-    if (ext == ".h5" || ext == ".hdf5") return load_model(path.string(), true);
+    if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") return load_model(path.string(), true);
     if (ext == ".json") {
       std::ifstream in(path, std::ios::binary);
       if (!in) throw IOError("cannot open");
@@ -34,7 +34,7 @@ std::shared_ptr<Model> open_model_file(const std::filesystem::path& path) {
     if (w.compare(0, prefix.size(), prefix) == 0) w = w.substr(prefix.size());
     throw ConfigError(w);
   }
-  throw ConfigError("expected a .json (Keras config) or .h5 (saved model) file");
+  throw ConfigError("expected a .json (Keras config), .keras or .h5 (saved model) file");
 }
 
 std::shared_ptr<Model> open_model_argument(const std::string& name) {

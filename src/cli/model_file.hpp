@@ -1,5 +1,6 @@
 #pragma once
-// Models from files: a Keras config (.json, what to_json() writes) or a saved model (.h5).
+// Models from files: a Keras config (.json, what to_json() writes) or a saved model (.keras or
+// .h5).
 #include <filesystem>
 #include <memory>
 
@@ -7,7 +8,8 @@
 
 namespace fitrun::cli {
 
-/// The model in `path` (.json or .h5/.hdf5; compiled when the file holds compile settings).
+/// The model in `path` (.json, .keras or .h5/.hdf5; compiled when the file holds compile
+/// settings).
 /// Throws fitrun::Error whose message does not repeat the file name ("/config/layers/1/...",
 /// "truncated or corrupt HDF5 file ..."), for the caller to put its own prefix before.
 std::shared_ptr<Model> open_model_file(const std::filesystem::path& path);

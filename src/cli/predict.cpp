@@ -30,7 +30,7 @@ Command add_predict(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("predict", "run a saved model on inputs from a file");
-  cmd->add_option("MODEL", args->model, "model (.h5, or .json: fresh weights)")->required();
+  cmd->add_option("MODEL", args->model, "model (.keras or .h5, or .json: fresh weights)")->required();
   cmd->add_option("--input", args->input, "inputs: .npy, or .csv (a row per sample)")->required();
   cmd->add_option("--output", args->output, "where to write the outputs: .npy or .csv")->required();
   cmd->add_option("--batch-size", args->batch_size, "batch size")->check(CLI::PositiveNumber);

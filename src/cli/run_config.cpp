@@ -200,10 +200,10 @@ void check_keys(const ConfigReader& r, const std::string& table_pointer, const s
   r.check_unknown_keys(what);
 }
 
-/// /model: an inline Keras config, or a .json / .h5 file name.
+/// /model: an inline Keras config, or a .json / .keras / .h5 file name.
 std::shared_ptr<Model> read_model(const ConfigReader& root, const fs::path& base, json& resolved) {
   const json* m = root.find("model");
-  if (!m) root.fail("model", "required but missing (a Keras model config, or a .json/.h5 file)");
+  if (!m) root.fail("model", "required but missing (a Keras model config, or a .json/.keras/.h5 file)");
   if (m->is_object()) {
     try {
       return model_from_config(*m, "/model");
@@ -212,7 +212,7 @@ std::shared_ptr<Model> read_model(const ConfigReader& root, const fs::path& base
     }
   }
   if (!m->is_string())
-    root.expected("model", "a Keras model config or a .json/.h5 file name");
+    root.expected("model", "a Keras model config or a .json/.keras/.h5 file name");
   const std::string name = m->get<std::string>();
   const fs::path p = input_file(name, base, "/model");
   resolved["model"] = fs::absolute(p).lexically_normal().string();

@@ -1,4 +1,4 @@
-// fitrun summary MODEL (.json config or .h5 model): Keras' summary table.
+// fitrun summary MODEL (.json config, or .keras or .h5 model): Keras' summary table.
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -10,7 +10,7 @@ namespace fitrun::cli {
 Command add_summary(CLI::App& app) {
   auto model_file = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("summary", "print a model's layers, shapes and parameters");
-  cmd->add_option("MODEL", *model_file, "model config (.json) or saved model (.h5)")->required();
+  cmd->add_option("MODEL", *model_file, "model config (.json) or saved model (.keras or .h5)")->required();
   return [model_file] {
     std::shared_ptr<Model> model = open_model_argument(*model_file);
     model->summary(std::cout);

@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
-#include <map>
 
 #include "fitrun/error.hpp"
 #include "io/config_reader.hpp"
 #include "io/keras_json.hpp"
+#include "io/keras_object_registry.hpp"
 
 namespace fitrun::constraints {
 
@@ -118,74 +117,32 @@ std::vector<int> read_axis(const io::ConfigReader& c) {
   return out;
 }
 
-using Factory = std::function<ConstraintPtr(const io::ConfigReader&)>;
-const std::map<std::string, Factory>& factories() {
-  static const std::map<std::string, Factory> f = {
-      {"MaxNorm",
-       [](const io::ConfigReader& c) {
-         return std::make_shared<MaxNorm>(c.number("max_value", 2.0, 0.0, 1e30), read_axis(c));
-       }},
-      {"UnitNorm", [](const io::ConfigReader& c) { return std::make_shared<UnitNorm>(read_axis(c)); }},
-      {"MinMaxNorm",
-       [](const io::ConfigReader& c) {
-         return std::make_shared<MinMaxNorm>(
-             c.number("min_value", 0.0, 0.0, 1e30), c.number("max_value", 1.0, 0.0, 1e30),
-             c.number("rate", 1.0, 0.0, 1.0), read_axis(c));
-       }},
-      {"NonNeg", [](const io::ConfigReader&) { return std::make_shared<NonNeg>(); }},
-  };
-  return f;
-}
-
-const std::map<std::string, std::string>& aliases() {
-  static const std::map<std::string, std::string> a = {{"max_norm", "MaxNorm"},
-                                                       {"unit_norm", "UnitNorm"},
-                                                       {"min_max_norm", "MinMaxNorm"},
-                                                       {"non_neg", "NonNeg"}};
-  return a;
-}
-
-std::string known_names() {
-  std::string known;
-  for (const auto& [name, cls] : aliases()) known += (known.empty() ? "" : ", ") + name;
-  return known;
+const io::KerasObjectRegistry<ConstraintPtr>& registry() {
+  static const io::KerasObjectRegistry<ConstraintPtr> r(
+      "constraint",
+      {{"MaxNorm",
+        [](const io::ConfigReader& c) {
+          return std::make_shared<MaxNorm>(c.number("max_value", 2.0, 0.0, 1e30), read_axis(c));
+        }},
+       {"UnitNorm", [](const io::ConfigReader& c) { return std::make_shared<UnitNorm>(read_axis(c)); }},
+       {"MinMaxNorm",
+        [](const io::ConfigReader& c) {
+          return std::make_shared<MinMaxNorm>(
+              c.number("min_value", 0.0, 0.0, 1e30), c.number("max_value", 1.0, 0.0, 1e30),
+              c.number("rate", 1.0, 0.0, 1.0), read_axis(c));
+        }},
+       {"NonNeg", [](const io::ConfigReader&) { return std::make_shared<NonNeg>(); }}},
+      {{"max_norm", "MaxNorm"}, {"unit_norm", "UnitNorm"}, {"min_max_norm", "MinMaxNorm"},
+       {"non_neg", "NonNeg"}});
+  return r;
 }
 
 }  // namespace
 
-ConstraintPtr Constraint::get(const std::string& name) {
-  auto a = aliases().find(name);
-  const std::string cls = a != aliases().end() ? a->second : name;
-  auto it = factories().find(cls);
-  if (it == factories().end())
-    throw ConfigError("unknown constraint \"" + name + "\"; known constraints: " + known_names());
-  static const json empty = json::object();
-  return it->second(io::ConfigReader(empty, ""));
-}
+ConstraintPtr Constraint::get(const std::string& name) { return registry().get(name); }
 
 ConstraintPtr constraint_from_config(const json& value, const std::string& path) {
-  if (value.is_string()) {
-    try {
-      return Constraint::get(value.get<std::string>());
-    } catch (const ConfigError& e) {
-      throw ConfigError((path.empty() ? "/" : path) + ": " + e.what());
-    }
-  }
-  io::ConfigReader outer(value, path);
-  std::string cls = outer.string("class_name");
-  outer.ignore({"module", "registered_name"});
-  const json* inner = outer.find("config");
-  outer.check_unknown_keys("constraint");
-  if (auto a = aliases().find(cls); a != aliases().end()) cls = a->second;
-  auto it = factories().find(cls);
-  if (it == factories().end())
-    outer.fail("class_name", "unknown constraint \"" + cls + "\"; known constraints: " +
-                                 known_names());
-  static const json empty = json::object();
-  io::ConfigReader c(inner ? *inner : empty, outer.path("config"));
-  ConstraintPtr out = it->second(c);
-  c.check_unknown_keys(cls);
-  return out;
+  return registry().from_config(value, path);
 }
 
 }  // namespace fitrun::constraints

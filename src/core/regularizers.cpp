@@ -2,12 +2,11 @@
 #include "fitrun/regularizers.hpp"
 
 #include <cmath>
-#include <functional>
-#include <map>
 
 #include "fitrun/error.hpp"
 #include "io/config_reader.hpp"
 #include "io/keras_json.hpp"
+#include "io/keras_object_registry.hpp"
 
 namespace fitrun::regularizers {
 
@@ -57,62 +56,25 @@ json serialize(const Regularizer& r) {
 
 namespace {
 
-using Factory = std::function<RegularizerPtr(const io::ConfigReader&)>;
-const std::map<std::string, Factory>& factories() {
-  static const std::map<std::string, Factory> f = {
-      {"L1", [](const io::ConfigReader& c) { return std::make_shared<L1>(c.number("l1", 0.01, 0.0, 1e30)); }},
-      {"L2", [](const io::ConfigReader& c) { return std::make_shared<L2>(c.number("l2", 0.01, 0.0, 1e30)); }},
-      {"L1L2",
-       [](const io::ConfigReader& c) {
-         return std::make_shared<L1L2>(c.number("l1", 0.0, 0.0, 1e30), c.number("l2", 0.0, 0.0, 1e30));
-       }},
-  };
-  return f;
+const io::KerasObjectRegistry<RegularizerPtr>& registry() {
+  static const io::KerasObjectRegistry<RegularizerPtr> r(
+      "regularizer",
+      {{"L1", [](const io::ConfigReader& c) { return std::make_shared<L1>(c.number("l1", 0.01, 0.0, 1e30)); }},
+       {"L2", [](const io::ConfigReader& c) { return std::make_shared<L2>(c.number("l2", 0.01, 0.0, 1e30)); }},
+       {"L1L2",
+        [](const io::ConfigReader& c) {
+          return std::make_shared<L1L2>(c.number("l1", 0.0, 0.0, 1e30), c.number("l2", 0.0, 0.0, 1e30));
+        }}},
+      {{"l1", "L1"}, {"l2", "L2"}, {"l1_l2", "L1L2"}});
+  return r;
 }
-
-const std::map<std::string, std::string>& aliases() {
-  static const std::map<std::string, std::string> a = {
-      {"l1", "L1"}, {"l2", "L2"}, {"l1_l2", "L1L2"}, {"L1L2", "L1L2"}};
-  return a;
-}
-
-std::string known_names() { return "l1, l2, l1_l2"; }
 
 }  // namespace
 
-RegularizerPtr Regularizer::get(const std::string& name) {
-  auto a = aliases().find(name);
-  const std::string cls = a != aliases().end() ? a->second : name;
-  auto it = factories().find(cls);
-  if (it == factories().end())
-    throw ConfigError("unknown regularizer \"" + name + "\"; known regularizers: " + known_names());
-  static const json empty = json::object();
-  return it->second(io::ConfigReader(empty, ""));
-}
+RegularizerPtr Regularizer::get(const std::string& name) { return registry().get(name); }
 
 RegularizerPtr regularizer_from_config(const json& value, const std::string& path) {
-  if (value.is_string()) {
-    try {
-      return Regularizer::get(value.get<std::string>());
-    } catch (const ConfigError& e) {
-      throw ConfigError((path.empty() ? "/" : path) + ": " + e.what());
-    }
-  }
-  io::ConfigReader outer(value, path);
-  std::string cls = outer.string("class_name");
-  outer.ignore({"module", "registered_name"});
-  const json* inner = outer.find("config");
-  outer.check_unknown_keys("regularizer");
-  if (auto a = aliases().find(cls); a != aliases().end()) cls = a->second;
-  auto it = factories().find(cls);
-  if (it == factories().end())
-    outer.fail("class_name", "unknown regularizer \"" + cls + "\"; known regularizers: " +
-                                 known_names());
-  static const json empty = json::object();
-  io::ConfigReader c(inner ? *inner : empty, outer.path("config"));
-  RegularizerPtr out = it->second(c);
-  c.check_unknown_keys(cls);
-  return out;
+  return registry().from_config(value, path);
 }
 
 }  // namespace fitrun::regularizers

@@ -59,6 +59,21 @@ AtomicFile::~AtomicFile() {
   if (!committed_ && !temp_.empty()) ::unlink(temp_.c_str());
 }
 
+void AtomicFile::write(const std::string& bytes) {
+  const int fd = ::open(temp_.c_str(), O_WRONLY | O_TRUNC);
+  size_t done = 0;
+  while (fd >= 0 && done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  const int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (fd < 0 || done < bytes.size())
+    throw IOError(target_ + ": cannot write " + temp_ + ": " + std::strerror(err));
+}
+
 void AtomicFile::commit() {
   const int fd = ::open(temp_.c_str(), O_RDONLY);
   if (fd < 0 || ::fsync(fd) != 0) {

@@ -17,6 +17,9 @@ class AtomicFile {
 
   const std::string& temp_path() const { return temp_; }
   const std::string& target() const { return target_; }
+  /// Writes `bytes` as the temporary file's whole content. Throws IOError naming the target
+  /// (e.g. a full disk).
+  void write(const std::string& bytes);
   /// fsync, rename over the target, fsync the folder. Throws IOError naming the target.
   void commit();
 

@@ -1,8 +1,10 @@
 #include "io/hdf5.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -88,24 +90,83 @@ struct Silencer {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   }
 };
+
+/// A name no other open in-memory file has (HDF5 tells open files apart by name).
+std::string memory_name() {
+  static std::atomic<uint64_t> counter{0};
+  return "fitrun-memory-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".h5";
+}
+
+/// HDF5's signature, at 0 or at 512, 1024, 2048, ... after a user block.
+bool has_hdf5_signature(const std::string& bytes) {
+  static const char kSignature[] = "\x89HDF\r\n\x1a\n";
+  for (size_t at = 0; at + 8 <= bytes.size(); at = at ? at * 2 : 512)
+    if (bytes.compare(at, 8, kSignature, 8) == 0) return true;
+  return false;
+}
 }  // namespace
 
-File File::create(const std::string& path, const std::string& display_name) {
+File File::adopt(Id id, std::string name, H5E_auto2_t handler, void* data) {
+  File f(std::move(id), std::move(name));
+  f.saved_handler_ = reinterpret_cast<void*>(handler);
+  f.saved_data_ = data;
+  f.restore_ = true;
+  return f;
+}
+
+/// Creates a file with the access properties `fapl`; errors name `display_name`.
+File File::create_with(const std::string& path, const std::string& display_name, hid_t fapl) {
   Silencer s;
-  Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-  H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
-  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   if (id < 0) {
     const std::string detail = hdf5_detail();
     H5Eset_auto2(H5E_DEFAULT, s.handler, s.data);
     throw IOError(display_name + ": cannot create the HDF5 file" +
                   (detail.empty() ? "" : " (" + detail + ")"));
   }
-  File f(Id(id, H5Fclose), display_name);
-  f.saved_handler_ = reinterpret_cast<void*>(s.handler);
-  f.saved_data_ = s.data;
-  f.restore_ = true;
-  return f;
+  return adopt(Id(id, H5Fclose), display_name, s.handler, s.data);
+}
+
+File File::create(const std::string& path, const std::string& display_name) {
+  Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  return create_with(path, display_name, fapl.get());
+}
+
+File File::create_in_memory(const std::string& display_name) {
+  Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/false);
+  return create_with(memory_name(), display_name, fapl.get());
+}
+
+File File::open_image(const std::string& image, const std::string& display_name) {
+  if (!has_hdf5_signature(image))
+    throw IOError(display_name + ": not an HDF5 file (no HDF5 signature found)");
+  Silencer s;
+  Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
+  H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/false);
+  // HDF5 copies the image: the file does not depend on `image` staying alive.
+  hid_t id = -1;
+  if (H5Pset_file_image(fapl.get(), const_cast<char*>(image.data()), image.size()) >= 0)
+    id = H5Fopen(memory_name().c_str(), H5F_ACC_RDONLY, fapl.get());
+  if (id < 0) {
+    const std::string detail = hdf5_detail();
+    H5Eset_auto2(H5E_DEFAULT, s.handler, s.data);
+    throw IOError(display_name + ": truncated or corrupt HDF5 file" +
+                  (detail.empty() ? "" : " (" + detail + ")"));
+  }
+  return adopt(Id(id, H5Fclose), display_name, s.handler, s.data);
+}
+
+std::string File::image() const {
+  if (H5Fflush(id_.get(), H5F_SCOPE_GLOBAL) < 0) fail("/", "cannot flush the file");
+  const ssize_t n = H5Fget_file_image(id_.get(), nullptr, 0);
+  if (n < 0) fail("/", "cannot read the file's image");
+  std::string out(static_cast<size_t>(n), '\0');
+  if (H5Fget_file_image(id_.get(), out.data(), out.size()) != n)
+    fail("/", "cannot read the file's image");
+  return out;
 }
 
 File File::open(const std::string& path) {
@@ -133,11 +194,7 @@ File File::open(const std::string& path) {
     throw IOError(path + ": truncated or corrupt HDF5 file" +
                   (detail.empty() ? "" : " (" + detail + ")"));
   }
-  File f(Id(id, H5Fclose), path);
-  f.saved_handler_ = reinterpret_cast<void*>(s.handler);
-  f.saved_data_ = s.data;
-  f.restore_ = true;
-  return f;
+  return adopt(Id(id, H5Fclose), path, s.handler, s.data);
 }
 
 Group File::root() const {

@@ -55,12 +55,19 @@ class File {
   /// Opens `path` read-only. A missing file, a file that is not HDF5, and a truncated or corrupt
   /// one each give their own IOError.
   static File open(const std::string& path);
+  /// A file kept in memory (HDF5's core driver, nothing on disk); image() gives its bytes.
+  /// Used for the model.weights.h5 member of a .keras archive.
+  static File create_in_memory(const std::string& display_name);
+  /// Opens the file whose bytes are `image`, read-only; errors as open(), naming `display_name`.
+  static File open_image(const std::string& image, const std::string& display_name);
   File(File&&) noexcept;
   ~File();
 
   Group root() const;
   /// Flushes and closes; throws IOError when HDF5 cannot (e.g. a full disk).
   void close();
+  /// The bytes of a file made by create_in_memory(), flushed; throws IOError when unavailable.
+  std::string image() const;
   const std::string& name() const { return name_; }
 
   /// Throws IOError "<file>: <hdf5 path>: <what> (<HDF5's innermost message>)".
@@ -68,6 +75,9 @@ class File {
 
  private:
   File(Id id, std::string name);
+  /// Takes an open file; HDF5's error printer (`handler`, `data`) comes back when it closes.
+  static File adopt(Id id, std::string name, H5E_auto2_t handler, void* data);
+  static File create_with(const std::string& path, const std::string& display_name, hid_t fapl);
   Id id_;
   std::string name_;
   void* saved_handler_ = nullptr;

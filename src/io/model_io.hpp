@@ -4,10 +4,28 @@
 #include <string>
 #include <vector>
 
+#include "fitrun/io/saving.hpp"
 #include "fitrun/json.hpp"
 #include "fitrun/model.hpp"
 
 namespace fitrun::io {
+
+/// The Keras release whose file layouts and config dialect fitrun writes.
+inline constexpr const char* kKerasVersion = "3.10.0";
+
+namespace h5 {
+class File;
+}
+
+/// Keras 3's .weights.h5 tree (keras-formats.md §3.1), which is also a .keras archive's
+/// model.weights.h5: the model's weights, the optimizer's state under /optimizer/vars when
+/// `with_optimizer` and the model is compiled, and fitrun's step counter and shuffle seed.
+void write_weights_h5(const h5::File& f, const Model& model, bool with_optimizer);
+
+/// Loads weights from an open file in Keras' legacy or Keras 3 layout, with the optimizer's
+/// state when the model is compiled. Throws IOError naming the file and the HDF5 path; on an
+/// error the model's weights are unchanged.
+void read_weights_h5(const h5::File& f, Model& model, const LoadWeightsOptions& o);
 
 /// compile() from a Keras 3 compile_config or a tf.keras training_config; errors name `path`.
 /// `lenient_metrics` (files written by Keras): a metric fitrun does not have is skipped with a

@@ -28,6 +28,7 @@
 #include "fitrun/version.hpp"
 #include "io/atomic_file.hpp"
 #include "io/hdf5.hpp"
+#include "io/keras_archive.hpp"
 #include "io/model_io.hpp"
 
 namespace fitrun {
@@ -36,8 +37,7 @@ namespace {
 
 using io::h5::Group;
 
-/// The Keras release whose file layout and config dialect fitrun writes.
-constexpr const char* kKerasVersion = "3.10.0";
+using io::kKerasVersion;
 constexpr const char* kBackend = "tensorflow";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -513,11 +513,19 @@ json parse_attr_json(const Group& root, const std::string& attr) {
   }
 }
 
-void load_weights_file(Model& model, const std::string& path, const LoadWeightsOptions& o) {
-  require_graph(model, path, "load weights into");
-  if (format_of(path) == Format::keras_zip)
-    throw IOError(path + ": .keras archives are not supported yet; use a .h5 or .weights.h5 file");
-  io::h5::File f = io::h5::File::open(path);
+}  // namespace
+
+void io::write_weights_h5(const io::h5::File& f, const Model& model, bool with_optimizer) {
+  check_unique_names(keras_layers(model), f.name());
+  Group root = f.root();
+  write_keras3_model(root, model);
+  if (with_optimizer && model.compiled())
+    write_optimizer_state(root.create_group("optimizer").create_group("vars"), model, true);
+  root.set_attr_int64("fitrun_train_steps", static_cast<int64_t>(model.train_steps()));
+  root.set_attr_int64("fitrun_shuffle_seed", static_cast<int64_t>(model.shuffle_seed()));
+}
+
+void io::read_weights_h5(const io::h5::File& f, Model& model, const LoadWeightsOptions& o) {
   Group root = f.root();
   if (root.has_attr("layer_names") || root.has("model_weights")) {
     Group g = root.has_attr("layer_names") ? f.root() : root.open_group("model_weights");
@@ -534,10 +542,18 @@ void load_weights_file(Model& model, const std::string& path, const LoadWeightsO
       read_optimizer_state(og, model, names);
     }
   } else {
-    throw IOError(path + ": no weights found (neither Keras' legacy layout with \"layer_names\" "
-                  "nor Keras 3's .weights.h5 layout with \"layers\")");
+    throw IOError(f.name() + ": no weights found (neither Keras' legacy layout with "
+                  "\"layer_names\" nor Keras 3's .weights.h5 layout with \"layers\")");
   }
   set_steps_from(root, model);
+}
+
+namespace {
+
+void load_weights_file(Model& model, const std::string& path, const LoadWeightsOptions& o) {
+  require_graph(model, path, "load weights into");
+  if (format_of(path) == Format::keras_zip) return io::load_weights_from_keras_archive(model, path, o);
+  io::read_weights_h5(io::h5::File::open(path), model, o);
 }
 
 }  // namespace
@@ -550,9 +566,11 @@ void Model::save(const std::string& path, const SaveOptions& options) const {
     case Format::keras3_weights:
       throw IOError(path + ": a .weights.h5 file holds weights only: use save_weights()");
     case Format::keras_zip:
-      throw IOError(path + ": .keras archives are not supported yet; save as .h5");
+      require_graph(*this, path, "save");
+      return io::save_keras_archive(*this, path, options.include_optimizer && compiled());
     case Format::other:
-      throw IOError(path + ": unsupported file extension; save() writes .h5 (or .hdf5) files");
+      throw IOError(path + ": unsupported file extension; save() writes .keras, .h5 or .hdf5 "
+                    "files");
   }
   require_graph(*this, path, "save");
   const json model_config = io::model_file_config(*this);
@@ -588,24 +606,24 @@ void Model::save(const std::string& path, const SaveOptions& options) const {
 
 void Model::save_weights(const std::string& path) const {
   const Format fmt = format_of(path);
+  if (fmt == Format::keras_zip)
+    throw IOError(path + ": save_weights() does not write .keras archives (neither does Keras): "
+                  "use save() for a whole model, or a .weights.h5 file");
   if (fmt != Format::legacy_h5 && fmt != Format::keras3_weights)
     throw IOError(path + ": unsupported file extension; save_weights() writes .weights.h5 "
                   "(Keras 3) or .h5 (legacy) files");
   require_graph(*this, path, "save");
-  check_unique_names(keras_layers(*this), path);
   io::AtomicFile tmp(path);
   {
     io::h5::File f = io::h5::File::create(tmp.temp_path(), path);
-    Group root = f.root();
     if (fmt == Format::legacy_h5) {
+      Group root = f.root();
       write_legacy_weights(root, *this);  // tf.keras' save_weights: layer groups at the root
+      root.set_attr_int64("fitrun_train_steps", static_cast<int64_t>(train_steps()));
+      root.set_attr_int64("fitrun_shuffle_seed", static_cast<int64_t>(shuffle_seed()));
     } else {
-      write_keras3_model(root, *this);
-      if (compiled()) write_optimizer_state(root.create_group("optimizer").create_group("vars"),
-                                            *this, true);
+      io::write_weights_h5(f, *this, true);
     }
-    root.set_attr_int64("fitrun_train_steps", static_cast<int64_t>(train_steps()));
-    root.set_attr_int64("fitrun_shuffle_seed", static_cast<int64_t>(shuffle_seed()));
     f.close();
   }
   tmp.commit();
@@ -617,8 +635,7 @@ void Model::load_weights(const std::string& path, const LoadWeightsOptions& opti
 
 std::shared_ptr<Model> load_model(const std::string& path, bool compile) {
   switch (format_of(path)) {
-    case Format::keras_zip:
-      throw IOError(path + ": .keras archives are not supported yet; use a .h5 file");
+    case Format::keras_zip: return io::load_keras_archive(path, compile);
     case Format::keras3_weights:
       throw IOError(path + ": a .weights.h5 file holds weights only: build the model and call "
                     "load_weights()");

@@ -81,12 +81,12 @@ TEST_CASE("ModelCheckpoint with a batch save_freq counts batches across epochs",
 }
 
 TEST_CASE("ModelCheckpoint rejects bad paths and templates", "[callbacks][checkpoint]") {
-  CHECK_THROWS_WITH(ModelCheckpoint("m.keras"),
-                    "ModelCheckpoint: filepath \"m.keras\": .keras archives are not supported yet; "
-                    "use \".h5\" (or \".weights.h5\" with save_weights_only)");
+  CHECK_THROWS_WITH(ModelCheckpoint("m.keras", {.save_weights_only = true}),
+                    "ModelCheckpoint: filepath \"m.keras\" must end in \".weights.h5\" or \".h5\" "
+                    "(save_weights_only)");
   CHECK_THROWS_WITH(ModelCheckpoint("m.weights.h5"),
-                    "ModelCheckpoint: filepath \"m.weights.h5\" must end in \".h5\" (a whole model; "
-                    "\".weights.h5\" needs save_weights_only=true)");
+                    "ModelCheckpoint: filepath \"m.weights.h5\" must end in \".keras\" or \".h5\" (a "
+                    "whole model; \".weights.h5\" needs save_weights_only=true)");
   CHECK_THROWS_AS(ModelCheckpoint("m.txt", {.save_weights_only = true}), ConfigError);
   CHECK_THROWS_AS(ModelCheckpoint("m.h5", {.save_freq = 0}), ConfigError);
   auto model = cb_test::tiny_model();
@@ -202,9 +202,11 @@ TEST_CASE("callback configs with bad values name the JSON path", "[callbacks][re
         "/callbacks/1/config/filepath: required but missing");
   CHECK(error({{"class_name", "ModelCheckpoint"}, {"config", {{"filepath", "m.h5"}, {"save_freq", "batch"}}}}) ==
         "/callbacks/1/config/save_freq: expected \"epoch\" or an integer >= 1, got \"batch\"");
-  CHECK(error({{"class_name", "ModelCheckpoint"}, {"config", {{"filepath", "m.keras"}}}}) ==
-        "/callbacks/1/config: ModelCheckpoint: filepath \"m.keras\": .keras archives are not "
-        "supported yet; use \".h5\" (or \".weights.h5\" with save_weights_only)");
+  CHECK(error({{"class_name", "ModelCheckpoint"}, {"config", {{"filepath", "m.keras"}}}}) == "no error");
+  CHECK(error({{"class_name", "ModelCheckpoint"},
+               {"config", {{"filepath", "m.keras"}, {"save_weights_only", true}}}}) ==
+        "/callbacks/1/config: ModelCheckpoint: filepath \"m.keras\" must end in \".weights.h5\" "
+        "or \".h5\" (save_weights_only)");
   CHECK(error({{"class_name", "ReduceLROnPlateau"}, {"config", {{"factor", 1.5}}}}) ==
         "/callbacks/1/config/factor: expected a number in [0, 1), got 1.5");
   CHECK(error({{"class_name", "CSVLogger"}, {"config", {{"filename", "a"}, {"separator", ";;"}}}}) ==

@@ -131,6 +131,31 @@ TEST_CASE("fitrun train writes the output folder and prints progress and test me
     CHECK_THAT(s.out, Catch::Contains("iris_mlp") && Catch::Contains("Total params: 67") &&
                           Catch::Contains("Compiled: optimizer Adam, loss SparseCategoricalCrossentropy"));
   }
+  SECTION("a .keras model works wherever a .h5 one does") {
+    m->save((out / "model.keras").string());
+    const Result s = run_cli("summary out/model.keras", tmp.path);
+    CHECK(s.rc == 0);
+    CHECK(s.out == run_cli("summary out/model.h5", tmp.path).out);
+    const Result e = run_cli("evaluate out/model.keras --data run.json", tmp.path);
+    INFO(e.err);
+    CHECK(e.rc == 0);
+    // The same metrics line (the progress bar above it shows the time taken).
+    auto last_line = [](const std::string& text) { return text.substr(text.rfind('\n', text.size() - 2) + 1); };
+    CHECK(last_line(e.out) == last_line(run_cli("evaluate out/model.h5 --data run.json", tmp.path).out));
+    json next = iris_run(tmp.path / "next", 1);
+    next["model"] = "out/model.keras";
+    next.erase("compile");
+    write_file(tmp.path / "next.json", next.dump());
+    const Result t = run_cli("train next.json", tmp.path);
+    INFO(t.err);
+    REQUIRE(t.rc == 0);
+    CHECK(load_model((tmp.path / "next/model.h5").string())->optimizer().iterations() == 3 * 7);
+    const std::string bytes = read_file(out / "model.keras");
+    write_file(tmp.path / "broken.keras", bytes.substr(0, bytes.size() / 2));
+    const Result b = run_cli("summary broken.keras", tmp.path);
+    CHECK(b.rc == 2);
+    CHECK(b.err == "broken.keras: truncated .keras (no end-of-central-directory record)\n");
+  }
   SECTION("evaluate on a csv file and on the run file's test split") {
     const Result e = run_cli("evaluate out/model.h5 --data " + source_file("examples/data/iris.csv") +
                                  " --scale 0.25", tmp.path);

@@ -184,3 +184,23 @@ TEST_CASE("class_weight weighs each sample's loss by its class, like sample_weig
   CHECK_THROWS_WITH(make()->fit({x8}, {labels}, short_w),
                     Contains("needs one weight per sample (8)"));
 }
+
+TEST_CASE("bad regularizer and constraint configs name the JSON path", "[regularizers][constraints][io]") {
+  CHECK_THROWS_WITH(regularizers::regularizer_from_config("l3", "/layer/kernel_regularizer"),
+                    "/layer/kernel_regularizer: unknown regularizer \"l3\"; known regularizers: "
+                    "l1, l1_l2, l2");
+  CHECK_THROWS_WITH(
+      regularizers::regularizer_from_config({{"class_name", "L2"}, {"config", {{"l2", -1}}}}, "/r"),
+      "/r/config/l2: expected a number in [0.0, 1e+30], got -1");
+  CHECK_THROWS_WITH(
+      constraints::constraint_from_config({{"class_name", "MaxNorm"}, {"config", {{"max_valu", 2}}}},
+                                          "/c"),
+      "/c/config/max_valu: unknown key for MaxNorm; did you mean \"max_value\"?");
+  CHECK_THROWS_WITH(constraints::constraint_from_config({{"class_name", "Clip"}}, "/c"),
+                    "/c/class_name: unknown constraint \"Clip\"; known constraints: max_norm, "
+                    "min_max_norm, non_neg, unit_norm");
+  CHECK_THROWS_WITH(
+      constraints::constraint_from_config({{"class_name", "MaxNorm"}, {"config", {{"axis", "x"}}}},
+                                          "/c"),
+      "/c/config/axis: expected an integer or a list of integers, got \"x\"");
+}

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <iostream>
+#include <sstream>
 #include <string>
 
 using namespace fitrun;
@@ -156,4 +158,24 @@ TEST_CASE("image_grid draws grey levels from each image's own range", "[notebook
   CHECK_THROWS_WITH(notebook::image_grid(Tensor::zeros({2, 4})),
                     "image_grid: expected images of shape (n, h, w) or (n, h, w, 1), got (2, 4)");
   CHECK_THROWS_WITH(notebook::image_grid(images, {"a"}), "image_grid: 1 captions for 2 images");
+}
+
+TEST_CASE("the progress bar and callback messages go through std::cout, as xeus-cling captures",
+          "[notebook][display]") {
+  // xeus-cling shows a cell's output by swapping std::cout's buffer; do the same.
+  std::ostringstream captured;
+  std::streambuf* saved = std::cout.rdbuf(captured.rdbuf());
+  set_seed(1);
+  Sequential model({Input({2}), layers::Dense(1)});
+  model.compile("sgd", "mse");
+  const Tensor x = Tensor::normal({8, 2}, 0.f, 1.f, 1), y = Tensor::normal({8, 1}, 0.f, 1.f, 2);
+  auto stop = std::make_shared<callbacks::EarlyStopping>(
+      callbacks::EarlyStoppingOptions{
+          .monitor = "loss", .min_delta = 1e9, .patience = 1, .verbose = 1, .mode = "max"});
+  model.fit({x}, {y}, {.batch_size = 4, .epochs = 3, .verbose = 1, .callbacks = {stop}});
+  std::cout.rdbuf(saved);
+  const std::string text = captured.str();
+  CHECK(text.find("Epoch 1/3") != std::string::npos);
+  CHECK(text.find("2/2") != std::string::npos);
+  CHECK(text.find("Epoch 2: early stopping") != std::string::npos);
 }

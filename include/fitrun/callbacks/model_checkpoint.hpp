@@ -12,7 +12,7 @@ struct ModelCheckpointOptions {
   int verbose = 0;
   /// Save only when `monitor` improved on the best value so far.
   bool save_best_only = false;
-  /// Model::save_weights (".weights.h5" or ".h5") instead of Model::save (".h5").
+  /// Model::save_weights (".weights.h5" or ".h5") instead of Model::save (".keras" or ".h5").
   bool save_weights_only = false;
   std::string mode = "auto";  // "auto", "min" or "max"
   /// "epoch" or a number of batches.

@@ -1,14 +1,15 @@
 #pragma once
-// Model files: model.save("m.h5") / load_model("m.h5") in Keras' legacy HDF5 layout, and
-// save_weights / load_weights in Keras' .h5 and Keras 3's .weights.h5 layouts. A file fitrun
+// Model files: model.save() / load_model() as Keras 3's .keras zip or Keras' legacy .h5, and
+// save_weights / load_weights in Keras' .h5 and Keras 3's .weights.h5 layouts (load_weights
+// also reads a .keras archive). A file fitrun
 // writes opens in Keras, and a Keras file opens in fitrun for the layers both have (see
 // docs/model-files.md).
 //
 // Every write is atomic: the file is written to "<path>.tmp-XXXXXX" in the same folder, flushed
 // to disk and renamed over `path`, so a failed or interrupted save never damages a good file.
 // Reading checks every shape and size against the model before allocating, and a truncated,
-// corrupt or mismatched file gives an IOError naming the file, the HDF5 path and the expected
-// vs found shape.
+// corrupt or mismatched file gives an IOError naming the file (and the .keras member), the HDF5
+// path and the expected vs found shape.
 #include <memory>
 #include <string>
 
@@ -32,9 +33,9 @@ struct LoadWeightsOptions {
   bool skip_mismatch = false;
 };
 
-/// A model saved by Model::save() or by Keras' model.save("m.h5") (tf.keras 2.x or Keras 3),
-/// with its weights; compiled, with its optimizer state, when the file has a training_config
-/// and `compile` is true. Throws IOError for an unreadable file, ConfigError for a model config
+/// A model saved by Model::save() or by Keras' model.save("m.keras") (Keras 3) or
+/// model.save("m.h5") (tf.keras 2.x or Keras 3), with its weights; compiled, with its optimizer
+/// state, when the file has a compile_config / training_config and `compile` is true. Throws IOError for an unreadable file, ConfigError for a model config
 /// fitrun cannot build.
 std::shared_ptr<Model> load_model(const std::string& path, bool compile = true);
 

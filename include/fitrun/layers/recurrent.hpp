@@ -6,6 +6,8 @@
 // Inputs are (batch, timesteps, features); a Keras mask (N, T) from Embedding(mask_zero) or
 // Masking makes masked timesteps carry the previous state unchanged. How the computation runs
 // is in docs/sequence-layers.md.
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "fitrun/activation.hpp"
@@ -29,6 +31,19 @@ struct RNNOptions {
   RegularizerRef kernel_regularizer, recurrent_regularizer, bias_regularizer;
   RegularizerRef activity_regularizer;  // a penalty on the output
   ConstraintRef kernel_constraint, recurrent_constraint, bias_constraint;
+  /// Keras 3's dropout in training: the fraction of the inputs (dropout) and of the recurrent
+  /// state (recurrent_dropout) zeroed, with one mask per sequence (the same at every step).
+  float dropout = 0.f;
+  float recurrent_dropout = 0.f;
+  /// The dropout masks' seed; unset: drawn from the layer's seed.
+  std::optional<uint32_t> seed;
+  /// With return_sequences, a masked timestep outputs zeros instead of the carried-over state
+  /// (Keras sets it on the layers inside a Bidirectional).
+  bool zero_output_for_mask = false;
+  /// Keras' stateful: each call starts from the state the previous call ended with (sample i
+  /// of a batch continues sample i of the previous batch), until reset_states(). The batch
+  /// size must stay the same between resets.
+  bool stateful = false;
 };
 
 /// The shared machinery of the three recurrent layers; use SimpleRNN, LSTM or GRU.
@@ -43,9 +58,18 @@ class RNN : public Layer {
                Tensor& output) override;
   void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& output,
                 const Tensor& grad_output, const std::vector<Tensor*>& grad_inputs) override;
+  /// Whether this call needs the per-step loop: a mask, dropout in training, or a stateful
+  /// layer. (A fused whole-sequence kernel can only serve the other calls.)
+  bool needs_step_loop(const CallContext& ctx) const;
   /// With return_sequences the input's mask applies to the output; otherwise none.
   bool produces_mask(const std::vector<bool>& input_has_mask) const override;
   json get_config() const override;
+  /// stateful: forgets the carried state; the next call starts from zeros (with any batch size).
+  void reset_states();
+  /// stateful: the carried state (h, and c for LSTM), (batch, units), as Keras' layer.states:
+  /// undefined before the first call and after reset_states(); its values may be set.
+  Tensor& state_h() { return state_h_; }
+  Tensor& state_c() { return state_c_; }
 
   Cell cell() const { return cell_; }
   int64_t units() const { return units_; }
@@ -61,7 +85,9 @@ class RNN : public Layer {
   int64_t units_;
   RNNOptions options_;
   ActivationFn act_, recurrent_act_;
+  uint32_t noise_seed_;  // the dropout masks' seed
   VariablePtr kernel_, recurrent_kernel_, bias_;
+  Tensor state_h_, state_c_;  // stateful: carried across calls
 };
 
 /// h_t = activation(x_t·kernel + h_{t-1}·recurrent_kernel + bias).

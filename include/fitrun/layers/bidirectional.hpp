@@ -1,0 +1,57 @@
+#pragma once
+// Bidirectional: runs a recurrent layer over the sequence forwards and a copy of it backwards,
+// and merges the two outputs, as Keras' Bidirectional does.
+#include <string>
+
+#include "fitrun/layer.hpp"
+
+namespace fitrun::layers {
+
+struct BidirectionalOptions {
+  /// How the two outputs combine: "concat" (last axis doubles), "sum", "mul" or "ave".
+  /// (Keras' merge_mode=None returns two outputs, which fitrun's one-output layers cannot.)
+  std::string merge_mode = "concat";
+  /// The layer that reads the sequence backwards; null: a copy of `layer` with
+  /// go_backwards = true. When given it must have the other go_backwards value and the same
+  /// return_sequences, and it is used as is (its name too).
+  LayerRef backward_layer;
+  std::string name;
+};
+
+/// Wraps SimpleRNN, LSTM or GRU. Like Keras, the wrapper builds its own forward copy of `layer`
+/// (from its config, named "forward_<name>", fresh weights) and a backward one
+/// ("backward_<name>", go_backwards = true). With return_sequences the backward outputs are
+/// flipped back to time order before merging and a masked timestep outputs zeros; the input's
+/// mask passes through then. Weights: the forward layer's, then the backward layer's, with
+/// Keras' paths "<name>/forward_lstm/lstm_cell/kernel".
+/// Throws ConfigError for another layer class, an unknown merge mode or mismatched layers.
+class Bidirectional : public LayerOf<Bidirectional> {
+ public:
+  explicit Bidirectional(LayerRef layer, BidirectionalOptions options = {});
+  std::string class_name() const override { return "Bidirectional"; }
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) const override;
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<VariablePtr> weights() const override;
+  void forward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+               Tensor& output) override;
+  void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& output,
+                const Tensor& grad_output, const std::vector<Tensor*>& grad_inputs) override;
+  bool produces_mask(const std::vector<bool>& input_has_mask) const override;
+  json get_config() const override;
+  /// With stateful inner layers: resets both.
+  void reset_states();
+
+  const LayerPtr& forward_layer() const { return forward_; }
+  const LayerPtr& backward_layer() const { return backward_; }
+  const std::string& merge_mode() const { return merge_mode_; }
+
+ private:
+  /// The inner layers' output shape for this layer's output shape.
+  Shape inner_shape(const Shape& output) const;
+
+  LayerPtr forward_, backward_;
+  std::string merge_mode_;
+  bool return_sequences_ = false;
+};
+
+}  // namespace fitrun::layers

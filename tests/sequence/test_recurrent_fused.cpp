@@ -172,3 +172,26 @@ TEST_CASE("fused recurrent layers train a model as the loop does", "[sequence][r
   for (size_t i = 0; i < finals[0].size(); ++i)
     CHECK(finals[1][i] == Approx(finals[0][i]).epsilon(1e-4).margin(1e-5));
 }
+
+TEST_CASE("the steady-state fused recurrent train step creates no tensors",
+          "[sequence][rnn][recurrent][fused][performance]") {
+  FusedOn restore;
+  ops::set_fused_rnn_enabled(true);
+  set_seed(4);
+  Sequential model({Input({5, 3}), LSTM(6, {.return_sequences = true}),
+                    GRU(4, {.go_backwards = true}), Dense(2)});
+  model.compile("adam", losses::SparseCategoricalCrossentropy({.from_logits = true}));
+  const TensorList x = Tensor::normal({8, 5, 3});
+  const TensorList x_last = Tensor::normal({3, 5, 3});  // an epoch's smaller last batch
+  const TensorList y = Tensor::zeros({8}, DType::int32);
+  const TensorList y_last = Tensor::zeros({3}, DType::int32);
+  model.train_on_batch(x, y);  // plans, primitives, workspaces, optimizer slots
+  model.train_on_batch(x_last, y_last);
+  model.train_step(x, y);
+  const int64_t storages = debug::storage_allocations();
+  for (int i = 0; i < 3; ++i) {
+    model.train_step(x, y);
+    model.train_step(x_last, y_last);
+  }
+  CHECK(debug::storage_allocations() == storages);
+}

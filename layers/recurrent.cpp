@@ -3,6 +3,8 @@
 // recurrent_kernel) through ops::dense_forward and the gate maths in a loop; the backward is
 // backpropagation through time with the weight gradients as two matmuls over all steps.
 // Dropout (training) masks the matmuls' inputs through layers/rnn_dropout.cpp.
+// Calls that need no step loop and use the default activations run instead as one fused oneDNN
+// RNN primitive (fused_config below, layers/recurrent_fused.cpp, ops::rnn_forward).
 // Everything is stored time-major per call in the context's scratch (held by value: a later
 // scratch() call may move the slots), so a steady-state step
 // allocates nothing.

@@ -3,16 +3,20 @@
 // recurrent_kernel) through ops::dense_forward and the gate maths in a loop; the backward is
 // backpropagation through time with the weight gradients as two matmuls over all steps.
 // Dropout (training) masks the matmuls' inputs through layers/rnn_dropout.cpp.
+// Calls that need no step loop and use the default activations run instead as one fused oneDNN
+// RNN primitive (fused_config below, layers/recurrent_fused.cpp, ops::rnn_forward).
 // Everything is stored time-major per call in the context's scratch (held by value: a later
 // scratch() call may move the slots), so a steady-state step
 // allocates nothing.
 #include "fitrun/layers/recurrent.hpp"
 
 #include <cmath>
+#include <optional>
 #include <utility>
 
 #include "fitrun/ops.hpp"
 #include "io/keras_json.hpp"
+#include "layers/recurrent_fused.hpp"
 #include "layers/rnn_dropout.hpp"
 
 namespace fitrun::layers {
@@ -109,6 +113,30 @@ Dropouts dropouts(CallContext& ctx, const RNNOptions& o, uint32_t seed, int64_t 
   return d;
 }
 
+/// The fused oneDNN kernel a call runs on (layers/recurrent_fused.cpp), if any: a call that
+/// needs no step loop (RNN::needs_step_loop: no mask, no dropout in training, not stateful)
+/// with Keras' default activations (SimpleRNN: tanh or relu). Other calls take the step loop.
+std::optional<ops::RNNConfig> fused_config(RNN::Cell cell, const RNNOptions& o, ActivationFn act,
+                                           ActivationFn recurrent_act, bool needs_step_loop) {
+  if (needs_step_loop || !ops::fused_rnn_enabled()) return std::nullopt;
+  const bool gates_ok = act == ActivationFn::tanh && recurrent_act == ActivationFn::sigmoid;
+  ops::RNNConfig c{ops::RNNCell::lstm, o.go_backwards, o.return_sequences};
+  switch (cell) {
+    case RNN::Cell::simple:
+      if (act != ActivationFn::tanh && act != ActivationFn::relu) return std::nullopt;
+      c.cell = act == ActivationFn::tanh ? ops::RNNCell::simple_tanh : ops::RNNCell::simple_relu;
+      return c;
+    case RNN::Cell::lstm:
+      if (!gates_ok) return std::nullopt;
+      return c;
+    case RNN::Cell::gru:
+      if (!gates_ok) return std::nullopt;
+      c.cell = o.reset_after ? ops::RNNCell::gru_reset_after : ops::RNNCell::gru_reset_before;
+      return c;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 RNN::RNN(Cell cell, int64_t units, RNNOptions options)
@@ -185,6 +213,12 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
   const Tensor& x = *inputs[0];
   const int64_t n = x.dim(0), steps = x.dim(1), in = x.dim(2), u = units_, g = gates() * u;
   const Tensor* mask = ctx.input_mask(0);
+  if (const auto fc =
+          fused_config(cell_, options_, act_, recurrent_act_, needs_step_loop(ctx))) {
+    fused_rnn::forward(ctx, *fc, x, kernel_->value, recurrent_kernel_->value,
+                       bias_ ? bias_->value : Tensor(), y);
+    return;
+  }
   const bool gru = cell_ == Cell::gru, lstm = cell_ == Cell::lstm;
   const bool two_bias = gru && options_.reset_after && bias_;
 
@@ -327,11 +361,17 @@ void RNN::reset_states() {
   state_c_ = Tensor();
 }
 
-void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor&,
+void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& y,
                    const Tensor& dy, const std::vector<Tensor*>& grad_inputs) {
   const Tensor& x = *inputs[0];
   const int64_t n = x.dim(0), steps = x.dim(1), in = x.dim(2), u = units_, g = gates() * u;
   const Tensor* mask = ctx.input_mask(0);
+  if (const auto fc =
+          fused_config(cell_, options_, act_, recurrent_act_, needs_step_loop(ctx))) {
+    fused_rnn::backward(ctx, *fc, x, *kernel_, *recurrent_kernel_, bias_.get(), trainable, y, dy,
+                        grad_inputs[0]);
+    return;
+  }
   const bool gru = cell_ == Cell::gru, lstm = cell_ == Cell::lstm;
   const bool reset_after = options_.reset_after, two_bias = gru && reset_after && bias_;
   const bool gru_before = gru && !reset_after;

@@ -32,6 +32,40 @@ void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, 
 void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                     float alpha, Tensor& c, bool accumulate = false);
 
+// ---- fused recurrent layers (oneDNN's RNN primitives; src/backend/onednn/rnn.cpp) ----
+/// The cells the fused kernels compute, with Keras' default activations only: SimpleRNN with
+/// tanh or relu; LSTM and GRU with activation tanh and recurrent_activation sigmoid. GRU
+/// reset_after=true is oneDNN's linear-before-reset GRU, reset_after=false its vanilla GRU.
+enum class RNNCell { simple_tanh, simple_relu, lstm, gru_reset_before, gru_reset_after };
+/// One recurrent layer call: Keras' semantics, initial state zero, no mask.
+struct RNNConfig {
+  RNNCell cell = RNNCell::lstm;
+  bool go_backwards = false;      // process the sequence in reverse (outputs in that order)
+  bool return_sequences = false;  // y (N, T, units) instead of the last output (N, units)
+};
+/// Whether fused recurrent kernels run at all (on by default; FITRUN_FUSED_RNN=0 at start-up
+/// turns them off). Off, the layers use their step loop: the tests compare the two paths.
+bool fused_rnn_enabled();
+void set_fused_rnn_enabled(bool enabled);
+/// float32 elements of the workspace a training forward fills for the backward, for an input
+/// x (N, T, features) and `units`.
+int64_t rnn_workspace_size(const RNNConfig& c, const Shape& x, int64_t units);
+/// y = the layer's output for x (N, T, features) with Keras-layout weights: kernel
+/// (features, G·units), recurrent_kernel (units, G·units), bias (G·units), or (2, 3·units) for
+/// gru_reset_after, or undefined (no bias). Training fills `workspace` (rnn_workspace_size
+/// elements, kept until rnn_backward); inference ignores it.
+void rnn_forward(const RNNConfig& c, bool training, const Tensor& x, const Tensor& kernel,
+                 const Tensor& recurrent_kernel, const Tensor& bias, Tensor& y,
+                 Tensor& workspace);
+/// The gradients of the training rnn_forward that produced y and `workspace`, for dy (y's
+/// shape): dx (undefined when not wanted) and the weight gradients in Keras' layouts
+/// (dkernel/drecurrent undefined when not wanted, dbias undefined without bias); weight
+/// gradients are added when `accumulate`.
+void rnn_backward(const RNNConfig& c, const Tensor& x, const Tensor& kernel,
+                  const Tensor& recurrent_kernel, const Tensor& bias, const Tensor& y,
+                  const Tensor& workspace, const Tensor& dy, Tensor& dx, Tensor& dkernel,
+                  Tensor& drecurrent, Tensor& dbias, bool accumulate);
+
 // ---- activations (elementwise; softmax/log_softmax over the last axis) ----
 void activation_forward(ActivationFn act, float alpha, const Tensor& x, Tensor& y);
 /// dx from the forward input x, output y and dy. In-place (dx aliasing dy) is allowed.

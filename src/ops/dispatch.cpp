@@ -182,6 +182,27 @@ void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* cons
 }
 
 // ---- the rest: CPU-only for now (a GPU tensor gets an error naming the op), except conv2d ----
+// ---- fused recurrent layers (CPU only for now) ----
+bool fused_rnn_enabled() { return cpu::fused_rnn_enabled(); }
+void set_fused_rnn_enabled(bool enabled) { cpu::set_fused_rnn_enabled(enabled); }
+int64_t rnn_workspace_size(const RNNConfig& c, const Shape& x, int64_t units) {
+  return cpu::rnn_workspace_size(c, x, units);
+}
+void rnn_forward(const RNNConfig& c, bool training, const Tensor& x, const Tensor& kernel,
+                 const Tensor& recurrent_kernel, const Tensor& bias, Tensor& y,
+                 Tensor& workspace) {
+  Devices("rnn_forward", {&x, &kernel, &recurrent_kernel, &bias, &y}).cpu_only();
+  cpu::rnn_forward(c, training, x, kernel, recurrent_kernel, bias, y, workspace);
+}
+void rnn_backward(const RNNConfig& c, const Tensor& x, const Tensor& kernel,
+                  const Tensor& recurrent_kernel, const Tensor& bias, const Tensor& y,
+                  const Tensor& workspace, const Tensor& dy, Tensor& dx, Tensor& dkernel,
+                  Tensor& drecurrent, Tensor& dbias, bool accumulate) {
+  Devices("rnn_backward", {&x, &kernel, &recurrent_kernel, &bias, &y, &dy, &dx}).cpu_only();
+  cpu::rnn_backward(c, x, kernel, recurrent_kernel, bias, y, workspace, dy, dx, dkernel,
+                    drecurrent, dbias, accumulate);
+}
+
 void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                     float alpha, Tensor& c, bool accumulate) {
   Devices("batched_matmul", {&a, &b, &c}).cpu_only();

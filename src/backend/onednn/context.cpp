@@ -59,12 +59,17 @@ void reserve_scratchpad(const dnnl::memory::desc& md, Primitive& p) {
 }
 
 void Primitive::run(std::initializer_list<std::pair<int, const void*>> handles) {
+  run(handles.begin(), handles.size());
+}
+
+void Primitive::run(const std::pair<int, const void*>* handles, size_t count) {
   if (c_args_.size() != args.size()) {
     c_args_.clear();
     for (auto& [arg, mem] : args) c_args_.push_back({arg, mem.get()});
   }
-  for (const auto& [arg, ptr] : handles)
-    dnnl_memory_set_data_handle_v2(args.at(arg).get(), const_cast<void*>(ptr), stream().get());
+  for (size_t i = 0; i < count; ++i)
+    dnnl_memory_set_data_handle_v2(args.at(handles[i].first).get(),
+                                   const_cast<void*>(handles[i].second), stream().get());
   if (has_scratchpad)
     dnnl_memory_set_data_handle_v2(args.at(DNNL_ARG_SCRATCHPAD).get(), scratchpad().data,
                                    stream().get());

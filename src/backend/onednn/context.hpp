@@ -41,6 +41,8 @@ struct Primitive {
   bool has_scratchpad = false;
   /// Sets each (arg, pointer) handle, the scratchpad, and executes synchronously.
   void run(std::initializer_list<std::pair<int, const void*>> handles);
+  /// The same with `count` handles from an array (for argument lists built at run time).
+  void run(const std::pair<int, const void*>* handles, size_t count);
 
  private:
   std::vector<dnnl_exec_arg_t> c_args_;

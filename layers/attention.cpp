@@ -243,6 +243,23 @@ void MultiHeadAttention::backward(CallContext& ctx, const std::vector<const Tens
   else data_grad(projs[2], grad_inputs[1], true);  // key = value: both paths reach it
 }
 
+std::vector<Layer::WeightGroup> MultiHeadAttention::weight_tree() const {
+  auto dense = [](const std::string& path, const std::string& n, const VariablePtr& w,
+                  const VariablePtr& b) {
+    WeightGroup g{path, n, {}};
+    if (w) g.variables.push_back(w);
+    if (b) g.variables.push_back(b);
+    return g;
+  };
+  return {{"", name(), {}},
+          dense("query_dense", "query", wq_, bq_),
+          dense("key_dense", "key", wk_, bk_),
+          dense("value_dense", "value", wv_, bv_),
+          dense("output_dense", "attention_output", wo_, bo_),
+          {"_softmax", "softmax", {}},
+          {"_dropout_layer", "dropout", {}}};
+}
+
 json MultiHeadAttention::get_config() const {
   json c = Layer::get_config();
   c["num_heads"] = heads_;

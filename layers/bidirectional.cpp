@@ -107,6 +107,17 @@ void Bidirectional::build(const std::vector<Shape>& s) {
   for (const auto& w : weights()) w->path = name() + "/" + w->path;
 }
 
+std::vector<Layer::WeightGroup> Bidirectional::weight_tree() const {
+  std::vector<WeightGroup> out{{"", name(), {}}};
+  for (const auto& [prefix, inner] : {std::pair<std::string, LayerPtr>{"forward_layer", forward_},
+                                      std::pair<std::string, LayerPtr>{"backward_layer", backward_}})
+    for (auto g : inner->weight_tree()) {
+      g.path = g.path.empty() ? prefix : prefix + "/" + g.path;
+      out.push_back(std::move(g));
+    }
+  return out;
+}
+
 std::vector<VariablePtr> Bidirectional::weights() const {
   std::vector<VariablePtr> out = forward_->weights();
   for (const auto& w : backward_->weights()) out.push_back(w);

@@ -530,6 +530,13 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
   }
 }
 
+std::vector<Layer::WeightGroup> RNN::weight_tree() const {
+  const std::string cell_name = cell_ == Cell::lstm ? "lstm_cell"
+                                : cell_ == Cell::gru ? "gru_cell"
+                                                     : "simple_rnn_cell";
+  return {{"", name(), {}}, {"cell", cell_name, Layer::weight_tree()[0].variables}};
+}
+
 json RNN::get_config() const {
   json c = Layer::get_config();
   c["units"] = units_;

@@ -75,4 +75,13 @@ json TimeDistributed::get_config() const {
   return c;
 }
 
+std::vector<Layer::WeightGroup> TimeDistributed::weight_tree() const {
+  std::vector<WeightGroup> out{{"", name(), {}}};
+  for (auto g : layer_->weight_tree()) {
+    g.path = g.path.empty() ? "layer" : "layer/" + g.path;
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
 }  // namespace fitrun::layers

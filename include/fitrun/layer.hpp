@@ -96,6 +96,20 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::vector<VariablePtr> trainable_weights() const;
   std::vector<VariablePtr> non_trainable_weights() const;
   int64_t count_params() const;
+  /// One node of Keras 3's object tree as its .weights.h5 stores it: the variables that the
+  /// sub-object at `path` owns ("" for the layer itself, "cell", "forward_layer/cell",
+  /// "query_dense"), written to <layer>/<path>/vars/{0,1,...}; `name` is that sub-object's
+  /// Keras name (the vars group's "name" attribute: "lstm_cell", "forward_lstm", "query").
+  struct WeightGroup {
+    std::string path;
+    std::string name;
+    std::vector<VariablePtr> variables;
+  };
+  /// This layer's Keras 3 weight tree, parents before children; together the groups hold
+  /// weights() exactly once. Default: {{"", name(), trainable then non-trainable weights}}.
+  /// Layers built from sub-objects in Keras (RNN cells, wrappers, MultiHeadAttention's dense
+  /// projections) override it; empty groups stand for sub-objects without variables.
+  virtual std::vector<WeightGroup> weight_tree() const;
   bool trainable = true;
   /// Keras' activity_regularizer: a penalty on this layer's output added to the loss, as
   /// Keras 3 adds it (not divided by the batch size, unlike tf.keras 2). May be null.

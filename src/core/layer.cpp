@@ -85,6 +85,12 @@ std::vector<VariablePtr> Layer::non_trainable_weights() const {
   return out;
 }
 
+std::vector<Layer::WeightGroup> Layer::weight_tree() const {
+  std::vector<VariablePtr> vars = trainable_weights();
+  for (const auto& v : non_trainable_weights()) vars.push_back(v);
+  return {{"", name(), std::move(vars)}};
+}
+
 int64_t Layer::count_params() const {
   int64_t n = 0;
   for (const auto& v : weights()) n += v->value.size();

@@ -36,6 +36,9 @@ class MultiHeadAttention : public LayerOf<MultiHeadAttention> {
   void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& output,
                 const Tensor& grad_output, const std::vector<Tensor*>& grad_inputs) override;
   json get_config() const override;
+  /// Keras 3's tree: "" (empty), query_dense, key_dense, value_dense, output_dense (each kernel
+  /// then bias; named query, key, value, attention_output), _softmax and _dropout_layer (empty).
+  std::vector<WeightGroup> weight_tree() const override;
 
   int64_t num_heads() const { return heads_; }
   int64_t key_dim() const { return key_dim_; }

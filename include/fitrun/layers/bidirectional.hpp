@@ -32,6 +32,9 @@ class Bidirectional : public LayerOf<Bidirectional> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) const override;
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<VariablePtr> weights() const override;
+  /// Keras 3's tree: "" (empty), then forward_layer/... and backward_layer/... with the inner
+  /// layers' trees ("forward_layer/cell" holds the forward LSTM's kernel, recurrent_kernel, bias).
+  std::vector<WeightGroup> weight_tree() const override;
   void forward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                Tensor& output) override;
   void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& output,

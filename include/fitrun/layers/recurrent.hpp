@@ -64,6 +64,9 @@ class RNN : public Layer {
   /// With return_sequences the input's mask applies to the output; otherwise none.
   bool produces_mask(const std::vector<bool>& input_has_mask) const override;
   json get_config() const override;
+  /// Keras 3 keeps the variables on the cell: {"" (empty), "cell" (kernel, recurrent_kernel,
+  /// bias), named "lstm_cell" / "gru_cell" / "simple_rnn_cell"}.
+  std::vector<WeightGroup> weight_tree() const override;
   /// stateful: forgets the carried state; the next call starts from zeros (with any batch size).
   void reset_states();
   /// stateful: the carried state (h, and c for LSTM), (batch, units), as Keras' layer.states:

@@ -13,6 +13,8 @@ class TimeDistributed : public LayerOf<TimeDistributed> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) const override;
   void build(const std::vector<Shape>& input_shapes) override;
   std::vector<VariablePtr> weights() const override { return layer_->weights(); }
+  /// Keras 3's tree: "" (empty), then "layer/..." with the wrapped layer's tree.
+  std::vector<WeightGroup> weight_tree() const override;
   void forward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                Tensor& output) override;
   void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& output,

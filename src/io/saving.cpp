@@ -11,7 +11,11 @@
 //   /optimizer_weights  attrs weight_names ["adam/iteration", "adam/learning_rate",
 //                        "adam/dense_kernel_momentum", "adam/dense_kernel_velocity", ...]
 // Keras 3 .weights.h5:
-//   /vars (model), /layers/<dense|dense_1|...>/vars/{0,1,...} (trainable then non-trainable),
+//   /vars (model), /layers/<dense|dense_1|...>/vars/{0,1,...} (trainable then non-trainable);
+//   layers made of sub-objects nest by Keras' object tree (Layer::weight_tree()):
+//   /layers/lstm/cell/vars, /layers/bidirectional/forward_layer/cell/vars,
+//   /layers/time_distributed/layer/vars, /layers/multi_head_attention/query_dense/vars, ...
+//   (their own /layers/<layer>/vars stays empty)
 //   /optimizer/vars/{0: iteration, 1: learning_rate, then each variable's slots}
 #include "fitrun/io/saving.hpp"
 
@@ -428,6 +432,61 @@ std::vector<std::pair<std::string, LayerPtr>> keras3_children(const Model& model
   return out;
 }
 
+/// Creates g/<path>/vars, and the groups on the way when missing ("forward_layer/cell").
+Group create_vars(const Group& g, const std::string& path) {
+  if (path.empty()) return g.create_group("vars");
+  const size_t slash = std::min(path.find('/'), path.size());
+  const std::string part = path.substr(0, slash);
+  const std::string rest = slash < path.size() ? path.substr(slash + 1) : "";
+  return create_vars(g.has(part) ? g.open_group(part) : g.create_group(part), rest);
+}
+
+/// Reads one layer's variables from its group `lg` in Keras 3's object tree
+/// (<layer>/<path>/vars/{0,1,...} for each group of weight_tree()). Files fitrun wrote before
+/// it followed the tree keep all of a layer's variables in <layer>/vars; they still load.
+void read_keras3_layer(const Group& lg, const Layer& l, const std::vector<VariablePtr>& weights,
+                       bool skip_mismatch, std::vector<Staged>& staged) {
+  auto vars_path = [](const std::string& path) { return path.empty() ? "vars" : path + "/vars"; };
+  auto read_group = [&](const Group& vg, const std::vector<VariablePtr>& vars,
+                        std::vector<Staged>& into) {
+    const size_t n = vg.children().size();
+    std::vector<std::string> wnames;
+    for (size_t i = 0; i < n; ++i) wnames.push_back(std::to_string(i));
+    if (n == vars.size())
+      for (const auto& name : wnames)
+        if (!vg.has(name)) vg.file().fail(vg.path(name), "missing dataset");
+    return stage_layer(vg, l, vars, wnames, skip_mismatch, into);
+  };
+  const auto tree = l.weight_tree();
+  std::string missing;
+  for (const auto& wg : tree)
+    if (!wg.variables.empty() && !lg.has(vars_path(wg.path))) {
+      missing = vars_path(wg.path);
+      break;
+    }
+  if (!missing.empty()) {
+    // fitrun's flat layout from before: all variables in <layer>/vars.
+    const bool flat = tree.size() > 1 && lg.has("vars") &&
+                      lg.open_group("vars").children().size() == weights.size();
+    if (flat) {
+      read_group(lg.open_group("vars"), weights, staged);
+      return;
+    }
+    if (skip_mismatch) {
+      spdlog::warn("skipping layer \"{}\": {} is missing", l.name(), lg.path(missing));
+      return;
+    }
+    lg.file().fail(lg.path(missing), "missing group (the weights of layer \"" + l.name() + "\")");
+  }
+  // All of a layer's groups load, or (skip_mismatch) none.
+  std::vector<Staged> mine;
+  for (const auto& wg : tree) {
+    if (wg.variables.empty() && !lg.has(vars_path(wg.path))) continue;
+    if (!read_group(lg.open_group(vars_path(wg.path)), wg.variables, mine)) return;
+  }
+  staged.insert(staged.end(), mine.begin(), mine.end());
+}
+
 void write_keras3_model(const Group& g, const Model& model) {
   g.create_group("vars").set_attr_string("name", model.name());
   const auto children = keras3_children(model);
@@ -439,10 +498,12 @@ void write_keras3_model(const Group& g, const Model& model) {
       write_keras3_model(lg, *nested);
       continue;
     }
-    Group vg = lg.create_group("vars");
-    vg.set_attr_string("name", l->name());
-    const auto weights = saved_weights(*l);
-    for (size_t i = 0; i < weights.size(); ++i) vg.write_float(std::to_string(i), weights[i]->value);
+    for (const auto& wg : l->weight_tree()) {
+      Group vg = create_vars(lg, wg.path);
+      vg.set_attr_string("name", wg.path.empty() ? l->name() : wg.name);
+      for (size_t i = 0; i < wg.variables.size(); ++i)
+        vg.write_float(std::to_string(i), wg.variables[i]->value);
+    }
   }
 }
 
@@ -474,7 +535,7 @@ void read_keras3_model(const Group& g, const Model& model, const LoadWeightsOpti
       read_keras3_model(layers.open_group(key), *nested, o, staged);
       continue;
     }
-    if (!layers.has(key + "/vars")) {
+    if (!layers.has(key)) {
       if (o.skip_mismatch) {
         spdlog::warn("skipping layer \"{}\": {} is missing", l->name(), layers.path(key + "/vars"));
         continue;
@@ -482,15 +543,7 @@ void read_keras3_model(const Group& g, const Model& model, const LoadWeightsOpti
       g.file().fail(layers.path(key + "/vars"), "missing group (the weights of layer \"" +
                                                     l->name() + "\")");
     }
-    Group vg = layers.open_group(key + "/vars");
-    std::vector<std::string> names;
-    for (const auto& n : vg.children()) names.push_back(n);
-    std::vector<std::string> wnames;
-    for (size_t i = 0; i < names.size(); ++i) wnames.push_back(std::to_string(i));
-    if (names.size() == weights.size())
-      for (const auto& n : wnames)
-        if (!vg.has(n)) g.file().fail(vg.path(n), "missing dataset");
-    stage_layer(vg, *l, weights, wnames, o.skip_mismatch, staged);
+    read_keras3_layer(layers.open_group(key), *l, weights, o.skip_mismatch, staged);
   }
 }
 

@@ -548,6 +548,110 @@ TEST_CASE("save_weights / load_weights in both layouts", "[io][h5][weights]") {
   H5Fclose(f);
 }
 
+/// LSTM, GRU, Bidirectional(LSTM), TimeDistributed(Dense), MultiHeadAttention and SimpleRNN:
+/// the layers whose variables Keras 3 keeps on sub-objects.
+std::unique_ptr<Model> seq_layers_model() {
+  auto x = Input({5, 3});
+  auto h = LSTM(4, {.return_sequences = true})(x);
+  h = GRU(4, {.return_sequences = true})(h);
+  h = Bidirectional(LSTM(3, {.return_sequences = true}))(h);
+  h = TimeDistributed(Dense(4))(h);
+  h = MultiHeadAttention(2, 3)({h, h});
+  return std::make_unique<Model>(x, SimpleRNN(2)(h));
+}
+
+size_t child_count(hid_t file, const char* path) {
+  hid_t g = H5Gopen2(file, path, H5P_DEFAULT);
+  REQUIRE(g >= 0);
+  H5G_info_t info;
+  REQUIRE(H5Gget_info(g, &info) >= 0);
+  H5Gclose(g);
+  return info.nlinks;
+}
+
+TEST_CASE("a .weights.h5 follows Keras 3's object tree for RNNs, wrappers and attention",
+          "[io][h5][weights][layout]") {
+  TempDir dir;
+  set_seed(44);
+  clear_session();
+  auto model = seq_layers_model();
+  std::vector<float> xs(2 * 5 * 3);
+  for (size_t i = 0; i < xs.size(); ++i) xs[i] = 0.1f * float(i % 7) - 0.3f;
+  const Tensor x = Tensor::from_vector(xs, {2, 5, 3});
+  const Tensor expected = model->predict(x);
+  const std::string path = dir / "seq.weights.h5";
+  model->save_weights(path);
+
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  for (const char* p : {"/layers/lstm/cell/vars/2", "/layers/gru/cell/vars/2",
+                        "/layers/bidirectional/forward_layer/cell/vars/2",
+                        "/layers/bidirectional/backward_layer/cell/vars/2",
+                        "/layers/time_distributed/layer/vars/1",
+                        "/layers/multi_head_attention/query_dense/vars/1",
+                        "/layers/multi_head_attention/key_dense/vars/1",
+                        "/layers/multi_head_attention/value_dense/vars/1",
+                        "/layers/multi_head_attention/output_dense/vars/1",
+                        "/layers/simple_rnn/cell/vars/2"}) {
+    INFO(p);
+    CHECK(link_exists(f, p));
+  }
+  // The outer layers' own vars groups exist and are empty, as in Keras.
+  for (const char* p : {"/layers/lstm/vars", "/layers/bidirectional/vars",
+                        "/layers/bidirectional/forward_layer/vars", "/layers/time_distributed/vars",
+                        "/layers/multi_head_attention/vars"}) {
+    INFO(p);
+    CHECK(child_count(f, p) == 0);
+  }
+  CHECK(child_count(f, "/layers/lstm/cell/vars") == 3);
+  CHECK(child_count(f, "/layers/multi_head_attention/query_dense/vars") == 2);
+  hid_t g = H5Gopen2(f, "/layers/bidirectional/forward_layer/cell/vars", H5P_DEFAULT);
+  CHECK(attr_string(g, "name") == "lstm_cell");
+  H5Gclose(g);
+  g = H5Gopen2(f, "/layers/multi_head_attention/output_dense/vars", H5P_DEFAULT);
+  CHECK(attr_string(g, "name") == "attention_output");
+  H5Gclose(g);
+  H5Fclose(f);
+
+  set_seed(45);
+  auto other = seq_layers_model();
+  CHECK(Tensor(other->predict(x)).to_vector() != expected.to_vector());
+  other->load_weights(path);
+  CHECK(Tensor(other->predict(x)).to_vector() == expected.to_vector());
+
+  // A nested group missing: the error names its HDF5 path.
+  const std::string broken = dir / "broken.weights.h5";
+  fs::copy_file(path, broken);
+  f = H5Fopen(broken.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(H5Ldelete(f, "/layers/gru/cell", H5P_DEFAULT) >= 0);
+  H5Fclose(f);
+  CHECK_THAT(error_of([&] { other->load_weights(broken); }),
+             Contains(broken) && Contains("/layers/gru/cell/vars: missing group"));
+
+  // fitrun's earlier flat layout (every variable of a layer in <layer>/vars) still loads.
+  const std::string flat = dir / "flat.weights.h5";
+  f = H5Fcreate(flat.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  const std::vector<std::pair<std::string, size_t>> keys = {
+      {"lstm", 0}, {"gru", 1}, {"bidirectional", 2}, {"time_distributed", 3},
+      {"multi_head_attention", 4}, {"simple_rnn", 5}};
+  for (const auto& [key, index] : keys) {
+    const auto weights = model->layers()[index]->weights();
+    for (size_t i = 0; i < weights.size(); ++i) {
+      std::vector<hsize_t> dims;
+      for (int d = 0; d < weights[i]->value.shape().rank(); ++d)
+        dims.push_back(hsize_t(weights[i]->value.shape().dim(d)));
+      write_dataset(f, ("/layers/" + key + "/vars/" + std::to_string(i)).c_str(), dims,
+                    weights[i]->value.to_vector());
+    }
+  }
+  H5Fclose(f);
+  set_seed(46);
+  auto old = seq_layers_model();
+  old->load_weights(flat);
+  CHECK(Tensor(old->predict(x)).to_vector() == expected.to_vector());
+}
+
 TEST_CASE("load_weights by name with skip_mismatch", "[io][h5][weights]") {
   TempDir dir;
   set_seed(43);

@@ -120,7 +120,18 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
     o.kernel_initializer = cfg.initializer("kernel_initializer", "glorot_uniform");
     o.bias_initializer = cfg.initializer("bias_initializer", "zeros");
     o.use_causal_mask = cfg.boolean("use_causal_mask", false);
-    cfg.require_null({"attention_axes", "kernel_regularizer", "bias_regularizer",
+    // Keras 3's to_json() writes the axes it built with: [1] for (batch, steps, features)
+    // inputs, the only ones fitrun's MultiHeadAttention takes, the same as null.
+    if (const json* axes = cfg.find("attention_axes"); axes && !axes->is_null()) {
+      auto steps_axis = [](const json& a) {
+        return a.is_number_integer() && (a.get<int64_t>() == 1 || a.get<int64_t>() == -2);
+      };
+      if (!(steps_axis(*axes) || (axes->is_array() && axes->size() == 1 && steps_axis((*axes)[0]))))
+        cfg.expected("attention_axes", "null or [1] (fitrun attends over the steps axis only)");
+    }
+    // Newer Keras 3 (3.15 writes them): use_gate false and sliding_window null are plain attention.
+    if (cfg.boolean("use_gate", false)) cfg.expected("use_gate", "false (fitrun has no gate)");
+    cfg.require_null({"sliding_window", "kernel_regularizer", "bias_regularizer",
                       "activity_regularizer", "kernel_constraint", "bias_constraint"});
     cfg.ignore({"seed", "flash_attention"});
     return cfg.finish(std::make_shared<MultiHeadAttention>(heads, key_dim, o));

@@ -37,6 +37,16 @@ Tensor matrix(const json& rows) {
   return Tensor::from_vector(v, {int64_t(rows.size()), int64_t(rows[0].size())});
 }
 
+/// A (batch, steps, features) tensor from nested lists.
+Tensor sequences(const json& batches) {
+  std::vector<float> v;
+  for (const auto& b : batches)
+    for (const auto& r : b)
+      for (const auto& x : r) v.push_back(x.get<float>());
+  return Tensor::from_vector(
+      v, {int64_t(batches.size()), int64_t(batches[0].size()), int64_t(batches[0][0].size())});
+}
+
 void check_close(const Tensor& got, const json& expected) {
   const Tensor want = matrix(expected);
   REQUIRE(got.shape() == want.shape());
@@ -110,4 +120,29 @@ TEST_CASE("layers pair up in Keras' order, not in call order", "[io][keras]") {
   Model model(z, layers::Add()({first, second}));
   model.load_weights(real("k3_withseq.h5"));
   check_close(model.predict(matrix(expected["x"])), expected["y"]);
+}
+
+TEST_CASE("a Keras 3 .weights.h5 nests the weights of RNN cells, wrappers and attention",
+          "[io][keras]") {
+  // k3_seq_layers: LSTM, GRU, Bidirectional(LSTM), TimeDistributed(Dense), MultiHeadAttention
+  // and SimpleRNN, whose variables Keras 3 stores by its object tree: lstm/cell/vars,
+  // bidirectional/forward_layer/cell/vars, time_distributed/layer/vars,
+  // multi_head_attention/query_dense/vars, ...
+  clear_session();
+  const json expected = read_json(real("k3_seq_layers_expected.json"));
+  auto model = model_from_json(read_text(real("k3_seq_layers.json")));
+  model->load_weights(real("k3_seq_layers.weights.h5"));
+  check_close(model->predict(sequences(expected["x"])), expected["y"]);
+
+  // The same architecture built in C++, under other names, pairs by Keras' class counters.
+  clear_session();
+  auto x = Input({5, 3});
+  auto h = layers::LSTM(4, {.return_sequences = true})(x);
+  h = layers::GRU(4, {.return_sequences = true})(h);
+  h = layers::Bidirectional(layers::LSTM(3, {.return_sequences = true}))(h);
+  h = layers::TimeDistributed(layers::Dense(4))(h);
+  h = layers::MultiHeadAttention(2, 3)({h, h});
+  Model built(x, layers::SimpleRNN(2)(h));
+  built.load_weights(real("k3_seq_layers.weights.h5"));
+  check_close(built.predict(sequences(expected["x"])), expected["y"]);
 }

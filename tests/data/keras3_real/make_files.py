@@ -2,12 +2,38 @@
 #   KERAS_BACKEND=jax python make_files.py
 # They check that fitrun reads what Keras writes: a legacy .h5 with optimizer state, a
 # .weights.h5, and to_json() output, with Keras' own predictions to compare against.
-import os, json
+import os, sys, json
 os.environ.setdefault("KERAS_BACKEND", "jax")
 import numpy as np
 import keras
 keras.utils.set_random_seed(7)
 out = os.path.dirname(os.path.abspath(__file__))
+
+# Layers made of sub-objects: Keras 3's .weights.h5 nests their variables by the object tree
+# (lstm/cell/vars, bidirectional/forward_layer/cell/vars, time_distributed/layer/vars,
+# multi_head_attention/query_dense/vars, ...). Run alone with `python make_files.py seq`.
+def seq_layers():
+    keras.utils.set_random_seed(3)
+    rng = np.random.default_rng(3)
+    x = keras.Input((5, 3), name="x")
+    h = keras.layers.LSTM(4, return_sequences=True, name="lstm")(x)
+    h = keras.layers.GRU(4, return_sequences=True, name="gru")(h)
+    h = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True), name="bidirectional")(h)
+    h = keras.layers.TimeDistributed(keras.layers.Dense(4), name="time_distributed")(h)
+    h = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3, name="multi_head_attention")(h, h)
+    y = keras.layers.SimpleRNN(2, name="simple_rnn")(h)
+    m = keras.Model(x, y, name="k3_seq_layers")
+    # Non-zero biases, so that a bias read into the wrong place shows.
+    for w in m.weights:
+        w.assign(w.numpy() + rng.normal(scale=0.1, size=w.shape).astype("float32"))
+    m.save_weights(out + "/k3_seq_layers.weights.h5")
+    open(out + "/k3_seq_layers.json", "w").write(m.to_json())
+    xs = rng.normal(size=(2, 5, 3)).astype("float32")
+    json.dump({"x": xs.tolist(), "y": m.predict(xs, verbose=0).tolist()},
+              open(out + "/k3_seq_layers_expected.json", "w"))
+
+if sys.argv[1:] == ["seq"]:
+    seq_layers(); sys.exit()
 
 a = keras.Input((4,), name="a"); b = keras.Input((3,), name="b")
 da = keras.layers.Dense(5, activation="relu", name="da")(a)
@@ -49,3 +75,5 @@ withseq.save(out + "/k3_withseq.h5")
 xw = rng.normal(size=(3, 6)).astype("float32")
 json.dump({"x": xw.tolist(), "y": withseq.predict(xw, verbose=0).tolist()},
           open(out + "/k3_withseq_expected.json", "w"))
+
+seq_layers()

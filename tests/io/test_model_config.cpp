@@ -8,8 +8,11 @@
 
 #include <fitrun/fitrun.hpp>
 
+#include "io/io_test_helpers.hpp"
+
 using namespace fitrun;
 using namespace fitrun::layers;
+using io_test::error_of;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -20,15 +23,6 @@ std::string fixture(const std::string& name) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 /// from_config(get_config()) gives a layer with the same config.

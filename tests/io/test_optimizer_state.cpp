@@ -7,8 +7,11 @@
 
 #include <fitrun/fitrun.hpp>
 
+#include "io/io_test_helpers.hpp"
+
 using namespace fitrun;
 using namespace fitrun::layers;
+using io_test::weights_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -24,13 +27,6 @@ std::pair<Tensor, Tensor> data() {
   Tensor y = Tensor::zeros({120}, DType::int32);
   for (int64_t i = 0; i < 120; ++i) y.data<int32_t>()[i] = x.data<float>()[i * 6] > 0 ? 1 : 0;
   return {x, y};
-}
-
-std::vector<float> weights_of(const Model& m) {
-  std::vector<float> out;
-  for (const auto& w : m.weights())
-    for (float v : w->value.to_vector()) out.push_back(v);
-  return out;
 }
 
 std::shared_ptr<Sequential> make_model(bool ema) {

@@ -13,6 +13,8 @@
 
 #include <fitrun/fitrun.hpp>
 
+#include "io/io_test_helpers.hpp"
+
 // Test hook of src/io/atomic_file.cpp: the next save fails just before its rename.
 namespace fitrun::io {
 void fail_next_commit_for_testing();
@@ -22,79 +24,9 @@ using namespace fitrun;
 using namespace fitrun::layers;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
+using namespace io_test;
 
 namespace {
-
-/// A fresh folder per test case, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "fitrun-io-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-std::vector<float> weights_of(const Model& m) {
-  std::vector<float> out;
-  for (const auto& w : m.weights())
-    for (float v : w->value.to_vector()) out.push_back(v);
-  return out;
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// Classification data: 240 samples of 12 features, 4 classes.
-std::pair<Tensor, Tensor> toy_data() {
-  Tensor x = Tensor::normal({240, 12}, 0, 1, 11);
-  Tensor y = Tensor::zeros({240}, DType::int32);
-  for (int64_t i = 0; i < 240; ++i) {
-    const float* r = x.data<float>() + i * 12;
-    y.data<int32_t>()[i] = (r[0] > 0 ? 1 : 0) + (r[1] + r[2] > 0 ? 2 : 0);
-  }
-  return {x, y};
-}
-
-Sequential small_mlp(const std::string& name = "") {
-  return Sequential({Input({12}), Dense(16, "relu"), Dropout(0.25f), Dense(4)}, name);
-}
-
-void compile_adam(Model& m) {
-  optimizers::AdamOptions ao;
-  ao.learning_rate = 3e-3;
-  losses::CrossentropyOptions lo;
-  lo.from_logits = true;
-  m.compile(optimizers::Adam(ao), losses::SparseCategoricalCrossentropy(lo), {"accuracy"});
-}
-
-FitOptions fit_options(int epochs, int initial_epoch = 0) {
-  FitOptions o;
-  o.batch_size = 32;
-  o.epochs = epochs;
-  o.initial_epoch = initial_epoch;
-  o.verbose = 0;
-  o.shuffle = true;  // epoch e's order depends only on the model's saved shuffle seed and e
-  return o;
-}
 
 // ---- HDF5 C API helpers for inspecting and forging files
 struct H5 {

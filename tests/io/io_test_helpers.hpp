@@ -95,7 +95,21 @@ inline void compile_adam(Model& m) {
   m.compile(optimizers::Adam(ao), losses::SparseCategoricalCrossentropy(lo), {"accuracy"});
 }
 
-inline FitOptions fit_options(int epochs, int initial_epoch = 0) {
+inline FitOptions fit_options(int epochs, int initial_epoch = 0);
+
+/// small_mlp compiled with Adam from seed 31 in a fresh session, then trained `epochs` epochs
+/// on (x, y) (none for 0): every call with the same epochs gives the same weights, which is
+/// what the resume tests compare.
+inline Sequential seeded_mlp(const Tensor& x, const Tensor& y, int epochs) {
+  set_seed(31);
+  clear_session();
+  Sequential m = small_mlp();
+  compile_adam(m);
+  if (epochs > 0) m.fit(x, y, fit_options(epochs));
+  return m;
+}
+
+inline FitOptions fit_options(int epochs, int initial_epoch) {
   FitOptions o;
   o.batch_size = 32;
   o.epochs = epochs;

@@ -352,17 +352,9 @@ TEST_CASE("a .keras archive holds exactly Keras' three members", "[io][keras-zip
 TEST_CASE("resuming from a .keras file equals an uninterrupted run", "[io][keras-zip][resume]") {
   TempDir dir;
   auto [x, y] = toy_data();
-  set_seed(31);
-  clear_session();
-  Sequential reference = small_mlp();
-  compile_adam(reference);
-  reference.fit(x, y, fit_options(4));
+  Sequential reference = seeded_mlp(x, y, 4);
 
-  set_seed(31);
-  clear_session();
-  Sequential first = small_mlp();
-  compile_adam(first);
-  first.fit(x, y, fit_options(2));
+  Sequential first = seeded_mlp(x, y, 2);
   first.save(dir / "epoch2.keras");
 
   set_seed(999);  // nothing may depend on the resumed process' seed
@@ -375,10 +367,7 @@ TEST_CASE("resuming from a .keras file equals an uninterrupted run", "[io][keras
   CHECK(resumed->optimizer().iterations() == reference.optimizer().iterations());
 
   // load_weights from the archive restores the optimizer state of a compiled model too.
-  set_seed(31);
-  clear_session();
-  Sequential again = small_mlp();
-  compile_adam(again);
+  Sequential again = seeded_mlp(x, y, 0);
   again.load_weights(dir / "epoch2.keras");
   again.fit(x, y, fit_options(4, 2));
   CHECK(weights_of(again) == weights_of(reference));

@@ -391,17 +391,9 @@ TEST_CASE("resuming from a saved model equals an uninterrupted run", "[io][h5][r
   TempDir dir;
   auto [x, y] = toy_data();
 
-  set_seed(31);
-  clear_session();
-  Sequential reference = small_mlp();
-  compile_adam(reference);
-  reference.fit(x, y, fit_options(4));
+  Sequential reference = seeded_mlp(x, y, 4);
 
-  set_seed(31);
-  clear_session();
-  Sequential first = small_mlp();
-  compile_adam(first);
-  first.fit(x, y, fit_options(2));
+  Sequential first = seeded_mlp(x, y, 2);
   first.save(dir / "epoch2.h5");
   const std::vector<float> at_epoch_2 = weights_of(first);
 
@@ -422,16 +414,9 @@ TEST_CASE("resuming from a saved model equals an uninterrupted run", "[io][h5][r
   CHECK(weights_of(*forgetful) != weights_of(reference));
 
   // The same through save_weights(.weights.h5), which carries the optimizer state too.
-  set_seed(31);
-  clear_session();
-  Sequential second = small_mlp();
-  compile_adam(second);
-  second.fit(x, y, fit_options(2));
+  Sequential second = seeded_mlp(x, y, 2);
   second.save_weights(dir / "epoch2.weights.h5");
-  set_seed(31);
-  clear_session();
-  Sequential again = small_mlp();
-  compile_adam(again);
+  Sequential again = seeded_mlp(x, y, 0);
   again.load_weights(dir / "epoch2.weights.h5");
   again.fit(x, y, fit_options(4, 2));
   CHECK(weights_of(again) == weights_of(reference));

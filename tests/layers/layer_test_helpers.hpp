@@ -143,6 +143,13 @@ inline void require_gradients(Layer& layer, const std::vector<Tensor>& inputs,
   CHECK(r.ok);
 }
 
+/// Fills every weight with values in (-0.5, 0.5), each tensor from its own seed, so that
+/// biases are nonzero too.
+inline void randomize(Layer& l, int64_t seed) {
+  for (auto& w : l.weights())
+    w->value.copy_from(Tensor::uniform(w->value.shape(), -0.5f, 0.5f, seed++));
+}
+
 /// `x` with every element moved at least `margin` away from 0 (the kink of relu-like
 /// activations), keeping its sign.
 inline Tensor away_from_zero(Tensor x, float margin = 0.1f) {

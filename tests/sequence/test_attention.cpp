@@ -16,11 +16,9 @@ using namespace fitrun;
 using namespace fitrun::layers;
 using layer_test::check_close;
 
-namespace {
+using layer_test::randomize;
 
-void randomize(Layer& l, int64_t seed) {
-  for (auto& w : l.weights()) w->value.copy_from(Tensor::uniform(w->value.shape(), -0.5f, 0.5f, seed++));
-}
+namespace {
 
 /// Keras' MultiHeadAttention in double precision, head by head.
 std::vector<double> reference(const MultiHeadAttention& l, const Tensor& q, const Tensor& v,

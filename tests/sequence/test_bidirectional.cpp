@@ -15,12 +15,9 @@
 using namespace fitrun;
 using namespace fitrun::layers;
 
-namespace {
+using layer_test::randomize;
 
-void randomize(Layer& l, int64_t seed) {
-  for (auto& w : l.weights())
-    w->value.copy_from(Tensor::uniform(w->value.shape(), -0.5f, 0.5f, seed++));
-}
+namespace {
 
 LayerRef make_rnn(int kind, RNNOptions o) {
   if (kind == 0) return SimpleRNN(3, o);

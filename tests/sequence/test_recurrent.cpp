@@ -9,85 +9,17 @@
 #include <fitrun/layers/recurrent.hpp>
 
 #include "layers/layer_test_helpers.hpp"
+#include "sequence/rnn_reference.hpp"
 #include "model/helpers.hpp"
 
 using namespace fitrun;
 using namespace fitrun::layers;
 using layer_test::check_close;
 using layer_test::require_gradients;
+using layer_test::randomize;
+using rnn_test::reference;
 
 namespace {
-
-double sig(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-
-/// Keras' recurrent equations in double precision, written out per cell (default
-/// activations tanh / sigmoid). x (N, T, in); returns (N, T, units) or (N, units).
-std::vector<double> reference(const RNN& l, const Tensor& x, const Tensor* mask = nullptr) {
-  const int64_t n = x.dim(0), steps = x.dim(1), in = x.dim(2), u = l.units(), g = l.gates() * u;
-  const Tensor& W = l.kernel()->value;
-  const Tensor& U = l.recurrent_kernel()->value;
-  const bool gru = l.cell() == RNN::Cell::gru, lstm = l.cell() == RNN::Cell::lstm;
-  const bool reset_after = l.options().reset_after;
-  auto b_in = [&](int64_t j) {
-    if (!l.bias()) return 0.0;
-    return l.bias()->value.flat(gru && reset_after ? j : j);
-  };
-  auto b_rec = [&](int64_t j) {
-    return l.bias() && gru && reset_after ? l.bias()->value.flat(g + j) : 0.0;
-  };
-  const bool seq = l.options().return_sequences;
-  std::vector<double> out(static_cast<size_t>(seq ? n * steps * u : n * u));
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<double> h(u, 0.0), c(u, 0.0);
-    for (int64_t s = 0; s < steps; ++s) {
-      const int64_t t = l.options().go_backwards ? steps - 1 - s : s;
-      const bool keep = !mask || mask->at({i, t}) != 0.0;
-      if (keep) {
-        std::vector<double> xw(g), hu(g);
-        for (int64_t j = 0; j < g; ++j) {
-          xw[j] = b_in(j);
-          for (int64_t k = 0; k < in; ++k) xw[j] += x.at({i, t, k}) * W.at({k, j});
-          hu[j] = b_rec(j);
-          for (int64_t k = 0; k < u; ++k) hu[j] += h[k] * U.at({k, j});
-        }
-        std::vector<double> hn(u);
-        for (int64_t k = 0; k < u; ++k) {
-          if (l.cell() == RNN::Cell::simple) {
-            hn[k] = std::tanh(xw[k] + hu[k]);
-          } else if (lstm) {
-            const double ig = sig(xw[k] + hu[k]), fg = sig(xw[u + k] + hu[u + k]);
-            const double cc = std::tanh(xw[2 * u + k] + hu[2 * u + k]);
-            const double og = sig(xw[3 * u + k] + hu[3 * u + k]);
-            c[k] = fg * c[k] + ig * cc;
-            hn[k] = og * std::tanh(c[k]);
-          } else {
-            const double zg = sig(xw[k] + hu[k]), rg = sig(xw[u + k] + hu[u + k]);
-            double hh;
-            if (reset_after) {
-              hh = std::tanh(xw[2 * u + k] + rg * hu[2 * u + k]);
-            } else {
-              double rh = 0;  // (r·h)·U_h
-              for (int64_t q = 0; q < u; ++q) rh += sig(xw[u + q] + hu[u + q]) * h[q] * U.at({q, 2 * u + k});
-              hh = std::tanh(xw[2 * u + k] + rh);
-            }
-            hn[k] = zg * h[k] + (1 - zg) * hh;
-          }
-        }
-        h = hn;
-      }
-      if (seq)
-        for (int64_t k = 0; k < u; ++k) out[static_cast<size_t>((i * steps + s) * u + k)] = h[k];
-    }
-    if (!seq)
-      for (int64_t k = 0; k < u; ++k) out[static_cast<size_t>(i * u + k)] = h[k];
-  }
-  return out;
-}
-
-/// Fills every weight with values in (-0.5, 0.5) so that biases are nonzero too.
-void randomize(Layer& l, int64_t seed) {
-  for (auto& w : l.weights()) w->value.copy_from(Tensor::uniform(w->value.shape(), -0.5f, 0.5f, seed++));
-}
 
 struct Case {
   const char* what;

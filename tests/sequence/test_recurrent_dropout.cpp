@@ -9,14 +9,15 @@
 #include <fitrun/layers/recurrent.hpp>
 
 #include "layers/layer_test_helpers.hpp"
+#include "sequence/rnn_reference.hpp"
 
 using namespace fitrun;
 using namespace fitrun::layers;
 using layer_test::check_close;
+using layer_test::randomize;
+using rnn_test::reference;
 
 namespace {
-
-double sig(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 /// The keep-masks the layer draws (docs/sequence-layers.md): ops::dropout_forward's masks of
 /// shape (count, N, features) from the layer's seed (recurrent: ^ 1 << 48) at counter = step.
@@ -24,76 +25,6 @@ Tensor keep_masks(const Shape& s, float rate, uint64_t seed, uint64_t step) {
   Tensor ones = Tensor::ones(s), mask(s), y(s);
   ops::dropout_forward(ones, rate, seed, step, mask, y);
   return mask;
-}
-
-/// Keras 3's cells in double precision (implementation 1: each gate block q reads
-/// x ⊙ in_mask[q or 0] and h ⊙ rec_mask[q]); tanh/sigmoid activations.
-std::vector<double> reference(const RNN& l, const Tensor& x, const Tensor* in_m,
-                              const Tensor* rec_m) {
-  const int64_t n = x.dim(0), steps = x.dim(1), in = x.dim(2), u = l.units(), g = l.gates() * u;
-  const Tensor& W = l.kernel()->value;
-  const Tensor& U = l.recurrent_kernel()->value;
-  const bool gru = l.cell() == RNN::Cell::gru, lstm = l.cell() == RNN::Cell::lstm;
-  const bool reset_after = l.options().reset_after;
-  auto b_in = [&](int64_t j) { return l.bias()->value.flat(j); };
-  auto b_rec = [&](int64_t j) { return gru && reset_after ? l.bias()->value.flat(g + j) : 0.0; };
-  auto xm = [&](int64_t q, int64_t i, int64_t k) {
-    return in_m ? in_m->at({in_m->dim(0) == 1 ? 0 : q, i, k}) : 1.0;
-  };
-  auto hm = [&](int64_t q, int64_t i, int64_t k) { return rec_m ? rec_m->at({q, i, k}) : 1.0; };
-  const bool seq = l.options().return_sequences;
-  std::vector<double> out;
-  std::vector<std::vector<double>> last(n);
-  std::vector<double> all(static_cast<size_t>(n * steps * u));
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<double> h(u, 0.0), c(u, 0.0);
-    for (int64_t s = 0; s < steps; ++s) {
-      const int64_t t = l.options().go_backwards ? steps - 1 - s : s;
-      std::vector<double> xw(g), hu(g);
-      for (int64_t j = 0; j < g; ++j) {
-        const int64_t q = j / u;
-        xw[j] = b_in(j);
-        for (int64_t k = 0; k < in; ++k) xw[j] += x.at({i, t, k}) * xm(q, i, k) * W.at({k, j});
-        hu[j] = b_rec(j);
-        for (int64_t k = 0; k < u; ++k) hu[j] += h[k] * hm(q, i, k) * U.at({k, j});
-      }
-      std::vector<double> hn(u);
-      for (int64_t k = 0; k < u; ++k) {
-        if (l.cell() == RNN::Cell::simple) {
-          hn[k] = std::tanh(xw[k] + hu[k]);
-        } else if (lstm) {
-          const double ig = sig(xw[k] + hu[k]), fg = sig(xw[u + k] + hu[u + k]);
-          const double cc = std::tanh(xw[2 * u + k] + hu[2 * u + k]);
-          const double og = sig(xw[3 * u + k] + hu[3 * u + k]);
-          c[k] = fg * c[k] + ig * cc;
-          hn[k] = og * std::tanh(c[k]);
-        } else {
-          const double zg = sig(xw[k] + hu[k]);
-          double hh;
-          if (reset_after) {
-            hh = std::tanh(xw[2 * u + k] + sig(xw[u + k] + hu[u + k]) * hu[2 * u + k]);
-          } else {
-            double rh = 0;  // (r ⊙ h ⊙ mask_h)·U_h
-            for (int64_t p = 0; p < u; ++p)
-              rh += sig(xw[u + p] + hu[u + p]) * h[p] * hm(2, i, p) * U.at({p, 2 * u + k});
-            hh = std::tanh(xw[2 * u + k] + rh);
-          }
-          hn[k] = zg * h[k] + (1 - zg) * hh;  // the unmasked previous state, as Keras
-        }
-      }
-      h = hn;
-      for (int64_t k = 0; k < u; ++k) all[static_cast<size_t>((i * steps + s) * u + k)] = h[k];
-    }
-    last[i] = h;
-  }
-  if (seq) return all;
-  for (auto& h : last) out.insert(out.end(), h.begin(), h.end());
-  return out;
-}
-
-void randomize(Layer& l, int64_t seed) {
-  for (auto& w : l.weights())
-    w->value.copy_from(Tensor::uniform(w->value.shape(), -0.5f, 0.5f, seed++));
 }
 
 struct Case {
@@ -141,7 +72,7 @@ TEST_CASE("recurrent dropout leaves inference unchanged and matches Keras' cells
       l->ensure_built({x.shape()});
       randomize(*l, 80);
       // Inference: no masks at all.
-      check_close(layer_test::forward(*l, {x}), reference(*l, x, nullptr, nullptr), 1e-4, 1e-5);
+      check_close(layer_test::forward(*l, {x}), reference(*l, x), 1e-4, 1e-5);
       // Training at step 7: the masks the layer documents, the same at every timestep.
       const uint64_t seed = l->get_config()["seed"].get<uint32_t>();
       const int64_t gates = l->gates(), per_gate = c.recurrent_dropout > 0 ? gates : 1;
@@ -150,7 +81,7 @@ TEST_CASE("recurrent dropout leaves inference unchanged and matches Keras' cells
       if (c.recurrent_dropout > 0)
         rec_m = keep_masks({gates, 3, 4}, c.recurrent_dropout, seed ^ (1ULL << 48), 7);
       const Tensor y = layer_test::forward(*l, {x}, true, 7);
-      check_close(y, reference(*l, x, c.dropout > 0 ? &in_m : nullptr,
+      check_close(y, reference(*l, x, nullptr, c.dropout > 0 ? &in_m : nullptr,
                                c.recurrent_dropout > 0 ? &rec_m : nullptr),
                   1e-4, 1e-5);
       // Another step draws other masks; the same step the same ones.

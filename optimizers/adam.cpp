@@ -71,15 +71,7 @@ AdamOptions adam_options(const AdamWOptions& w) {
   o.epsilon = w.epsilon;
   o.amsgrad = w.amsgrad;
   o.weight_decay = w.weight_decay;
-  const BaseOptimizerOptions b = BaseOptimizerOptions::from(w);
-  o.clipnorm = b.clipnorm;
-  o.clipvalue = b.clipvalue;
-  o.global_clipnorm = b.global_clipnorm;
-  o.use_ema = b.use_ema;
-  o.ema_momentum = b.ema_momentum;
-  o.ema_overwrite_frequency = b.ema_overwrite_frequency;
-  o.loss_scale_factor = b.loss_scale_factor;
-  o.gradient_accumulation_steps = b.gradient_accumulation_steps;
+  copy_base_options(w, o);
   return o;
 }
 }  // namespace

@@ -40,20 +40,26 @@ namespace fitrun::optimizers {
   /* Update every N steps with the mean gradient of those N steps (N >= 2). */              \
   std::optional<int64_t> gradient_accumulation_steps;
 
+/// Copies the base-optimizer arguments between any two structs that hold them (an
+/// optimizer's options struct or BaseOptimizerOptions): the one list of their names.
+template <class From, class To> void copy_base_options(const From& from, To& to) {
+  to.clipnorm = from.clipnorm;
+  to.clipvalue = from.clipvalue;
+  to.global_clipnorm = from.global_clipnorm;
+  to.use_ema = from.use_ema;
+  to.ema_momentum = from.ema_momentum;
+  to.ema_overwrite_frequency = from.ema_overwrite_frequency;
+  to.loss_scale_factor = from.loss_scale_factor;
+  to.gradient_accumulation_steps = from.gradient_accumulation_steps;
+}
+
 /// The base-optimizer arguments on their own.
 struct BaseOptimizerOptions {
   FITRUN_OPTIMIZER_BASE_OPTIONS
   /// The base arguments of any optimizer's options struct.
   template <class O> static BaseOptimizerOptions from(const O& o) {
     BaseOptimizerOptions b;
-    b.clipnorm = o.clipnorm;
-    b.clipvalue = o.clipvalue;
-    b.global_clipnorm = o.global_clipnorm;
-    b.use_ema = o.use_ema;
-    b.ema_momentum = o.ema_momentum;
-    b.ema_overwrite_frequency = o.ema_overwrite_frequency;
-    b.loss_scale_factor = o.loss_scale_factor;
-    b.gradient_accumulation_steps = o.gradient_accumulation_steps;
+    copy_base_options(o, b);
     return b;
   }
 };

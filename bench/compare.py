@@ -2,6 +2,7 @@
 """Runs a fitrun benchmark and the same model in PyTorch in one run and prints the ratio.
 
     python3 bench/compare.py [--build build] [--threads 2] [--repeats 5] [mlp:128 mlp:32 cnn:64]
+    python3 bench/compare.py --device cuda [--precision float32|tf32|bf16] mlp:128 cnn:64 resnet:256
 
 Each side prints one JSON line (median samples/s over repeats of timed steps, after warm-up);
 the two run alternately, fitrun then torch, `--rounds` times, and the table shows the median of
@@ -18,12 +19,16 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 # steps per repeat for each model, chosen so a repeat takes about a second on 2 cores
-STEPS = {"mlp": 40, "cnn": 20, "lstm": 8, "transformer": 4}
+STEPS = {"mlp": 40, "cnn": 20, "lstm": 8, "transformer": 4, "resnet": 2}
+# on a GPU: steps per repeat so a repeat takes 0.1-0.5 s on an H100/H200
+GPU_STEPS = {"mlp": 400, "cnn": 300, "lstm": 40, "transformer": 40, "resnet": 40}
 
 
 def run(cmd, env):
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"compare.py: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main():
@@ -33,25 +38,39 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--precision", choices=["float32", "tf32", "bf16"], default="float32",
+                    help="the arithmetic on a GPU, for both sides (see bench/peers/torch_models.py)")
+    ap.add_argument("--peer-only", action="store_true", help="run only the PyTorch side")
     args = ap.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    # Libraries for fitrun's binaries only (bench/gpu/run.sh: Debian's, unpacked on a GPU
+    # machine), kept away from python3 and torch.
+    fitrun_env = dict(env)
+    if os.environ.get("FITRUN_BENCH_LD_LIBRARY_PATH"):
+        fitrun_env["LD_LIBRARY_PATH"] = os.environ["FITRUN_BENCH_LD_LIBRARY_PATH"]
     rows = []
     for config in args.configs:
         model, batch = config.split(":")
-        steps = str(max(5, STEPS[model] * 128 // int(batch) // 2))
-        common = ["--batch", batch, "--steps", steps, "--warmup", "5", "--repeats", str(args.repeats),
-                  "--threads", str(args.threads)]
+        gpu = args.device == "cuda"
+        steps = str(GPU_STEPS[model] if gpu else max(5, STEPS[model] * 128 // int(batch) // 2))
+        common = ["--batch", batch, "--steps", steps, "--warmup", "20" if gpu else "5",
+                  "--repeats", str(args.repeats), "--threads", str(args.threads)]
+        if gpu:
+            common += ["--device", "cuda", "--precision", args.precision]
         ours, theirs = [], []
         for _ in range(args.rounds):
-            ours.append(run([os.path.join(args.build, "bench", f"bench_{model}")] + common, env))
+            if not args.peer_only:
+                ours.append(run([os.path.join(args.build, "bench", f"bench_{model}")] + common, fitrun_env))
             theirs.append(run([sys.executable, os.path.join(HERE, "peers", "torch_models.py"), model] + common, env))
-        f = statistics.median(r["samples_per_s_median"] for r in ours)
+        f = statistics.median(r["samples_per_s_median"] for r in ours) if ours else float("nan")
         t = statistics.median(r["samples_per_s_median"] for r in theirs)
         rows.append((model, int(batch), f, t, theirs[0].get("torch", "?")))
     print(f"{'model':<6} {'batch':>5} {'samples/s fitrun':>17} {'samples/s torch':>16} {'ratio':>6}")
     for model, batch, f, t, version in rows:
         print(f"{model:<6} {batch:>5} {f:>17.0f} {t:>16.0f} {f / t:>6.2f}")
-    print(f"(threads={args.threads}, torch {rows[0][4] if rows else '?'}, medians of {args.rounds} rounds x {args.repeats} repeats)")
+    where = f"{args.device}, {args.precision}" if args.device == "cuda" else f"threads={args.threads}"
+    print(f"({where}, torch {rows[0][4] if rows else '?'}, medians of {args.rounds} rounds x {args.repeats} repeats)")
 
 
 if __name__ == "__main__":

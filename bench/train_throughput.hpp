@@ -17,12 +17,16 @@ namespace bench {
 struct Args {
   int batch, steps, warmup = 5, repeats = 5, threads = 0;
   int plain_weights = 0;  // bench_cnn: convolve with Keras' hwio kernels
+  std::string device = "cpu";
+  std::string precision = "float32";
 };
 
 inline Args parse_args(int argc, char** argv, Args a) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const char* k = argv[i];
     const int v = std::atoi(argv[i + 1]);
+    if (!std::strcmp(k, "--device")) a.device = argv[i + 1];
+    if (!std::strcmp(k, "--precision")) a.precision = argv[i + 1];
     if (!std::strcmp(k, "--batch")) a.batch = v;
     else if (!std::strcmp(k, "--steps")) a.steps = v;
     else if (!std::strcmp(k, "--warmup")) a.warmup = v;
@@ -31,6 +35,11 @@ inline Args parse_args(int argc, char** argv, Args a) {
     else if (!std::strcmp(k, "--plain-weights")) a.plain_weights = v;
   }
   if (a.threads > 0) fitrun::set_num_threads(a.threads);
+  if (a.device != "cpu" || a.precision != "float32") {
+    std::fprintf(stderr, "this build trains on the CPU in float32 only (got --device %s --precision %s)\n",
+                 a.device.c_str(), a.precision.c_str());
+    std::exit(2);
+  }
   return a;
 }
 

@@ -2,12 +2,18 @@
 # The GPU check of the CUDA backend, in one script for a session lent an H100/H200 machine
 # (CUDA toolkit, CMake, ninja and a compiler there; no Debian -dev packages, no internet).
 #
-# Before (on the build machine):  bench/gpu/fetch-debs.sh      -> .device-debs/*.deb
-# On the GPU machine (device tool, carry [".device-debs"], timeout ~540 s):
+# Before (on the build machine):  bench/gpu/fetch-debs.sh   -> .device-debs/*.deb
+#                                  bench/gpu/prebuild.sh     -> .device-build/ (optional)
+# On the GPU machine (device tool, carry [".device-debs", ".device-build"], timeout ~540 s):
 #   bench/gpu/run.sh
-# It unpacks the .debs into a prefix, configures with FITRUN_CUDA=ON for sm_90, builds the
-# test binaries, runs the [gpu] and [cuda] tests (and the fused-update CPU tests), then
-# compute-sanitizer memcheck on the [gpu] tests when it is installed, and prints a summary.
+# It unpacks the .debs into a prefix (Debian's runtime libraries, and the headers for a build),
+# uses the binaries of .device-build when they load there, else configures with FITRUN_CUDA=ON
+# for sm_90 and builds them; runs the [cuda] and [gpu] tests (and the fused-update CPU tests),
+# compute-sanitizer memcheck on the [gpu] tests when it is installed, then the GPU benchmarks
+# against PyTorch (bench/compare.py --device cuda), and prints a summary.
+# Environment: FITRUN_GPU_SANITIZER_S (seconds for memcheck, 0 = skip; default 150),
+# FITRUN_GPU_BENCH (benchmark configs, "" = skip; default "mlp:128 cnn:64 resnet:256"),
+# FITRUN_GPU_TESTS (Catch2 filter for the GPU tests; default "[gpu]"), FITRUN_GPU_ROUNDS (default 2).
 # Logs go to $OUT (the device tool brings them back) or to build-gpu/logs.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -60,51 +66,93 @@ if [[ ! -e $cudnn_lib/libcudnn.so ]]; then
   cudnn_root=$prefix/cudnn
 fi
 
-# Set only now: python3 and the tools above must not load Debian's libraries.
-export LD_LIBRARY_PATH=$libdir:$libdir/hdf5/serial:$cudnn_lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+cuda_lib=$(dirname "$(ls /usr/local/cuda/lib64/libcudart.so* /usr/local/cuda/lib/libcudart.so* 2>/dev/null | head -1)")
+# Set only for fitrun's programs: python3 and the tools must not load Debian's libraries.
+fitrun_libs=$libdir:$libdir/hdf5/serial:$cudnn_lib:$cuda_lib
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-8}
+bin=""
+if [[ -f .device-build/COMMIT ]]; then
+  step "prebuilt binaries (.device-build, commit $(cat .device-build/COMMIT))"
+  missing=$(LD_LIBRARY_PATH=$PWD/.device-build:$fitrun_libs ldd .device-build/tests/test_cuda | grep "not found")
+  # (Catch2 v2 exits with the number of tests listed: look at the output instead.)
+  listed=$(LD_LIBRARY_PATH=$PWD/.device-build:$fitrun_libs .device-build/tests/test_cuda --list-tests 2>&1)
+  if [[ -z $missing && $listed == *"test cases"* ]]; then
+    bin=$PWD/.device-build
+    echo "they load: using them (no build here)"
+  else
+    echo "they do not load here ($missing): building"
+  fi
+fi
+run() { LD_LIBRARY_PATH=${bin:-$PWD/$build}:$fitrun_libs "$@"; }
 
+if [[ -z $bin ]]; then
+export LD_LIBRARY_PATH=$fitrun_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 step "configure (FITRUN_CUDA=ON, sm_90)"
 cmake -S . -B "$build" -G "$gen" -DCMAKE_BUILD_TYPE=Release -DFITRUN_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="${FITRUN_CUDA_ARCH:-90}" -DCMAKE_PREFIX_PATH="$prefix/usr" \
   -DCUDNN_ROOT="$cudnn_root" -DFITRUN_BUILD_EXAMPLES=OFF -DFITRUN_BUILD_BENCH=OFF \
-  -DFITRUN_BUILD_CLI=OFF -DFITRUN_BUILD_TESTS=ON -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
+  -DFITRUN_BUILD_CLI=OFF -DFITRUN_BUILD_TESTS=ON -DFITRUN_BUILD_BENCH=ON -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
   -DHDF5_C_COMPILER_EXECUTABLE=/nonexistent 2>&1 | tee "$logs/configure.log" | tail -25
 [[ ${PIPESTATUS[0]} == 0 ]] || { echo "configure failed (log: $logs/configure.log)"; exit 3; }
 
-step "build (test_cuda, test_optimizers)"
-cmake --build "$build" -j "$jobs" --target test_cuda test_optimizers > "$logs/build.log" 2>&1
+step "build (test_cuda, test_optimizers, benchmarks)"
+cmake --build "$build" -j "$jobs" --target test_cuda test_optimizers bench_mlp bench_cnn \
+  $(cmake --build "$build" --target help | grep -o "^bench_resnet") > "$logs/build.log" 2>&1
 rc=$?
 grep -E "error|warning" "$logs/build.log" | head -40
 [[ $rc == 0 ]] || { tail -40 "$logs/build.log"; echo "build failed (log: $logs/build.log)"; exit 4; }
+unset LD_LIBRARY_PATH
+bin=$PWD/$build  # the same layout as .device-build: tests/test_*, bench/bench_*
+fi
 
 status=0
 step "fitrun build_info"
-"$build/tests/test_cuda" "build_info reports the CUDA backend and its devices" -s 2>&1 |
+run "$bin/tests/test_cuda" "build_info reports the CUDA backend and its devices" -s 2>&1 |
   grep -E "CUDA|cuda:|cuBLAS|oneDNN" | head -12
 
 step "tests: [cuda] (runtime, error messages)"
-"$build/tests/test_cuda" "[cuda]" 2>&1 | tee "$logs/test_cuda_runtime.log" | tail -15
+run "$bin/tests/test_cuda" "[cuda]" 2>&1 | tee "$logs/test_cuda_runtime.log" | tail -15
 [[ ${PIPESTATUS[0]} == 0 ]] || status=5
 
-step "tests: [gpu] (each GPU op against the CPU op)"
-"$build/tests/test_cuda" "[gpu]" --durations yes 2>&1 | tee "$logs/test_gpu.log" | tail -60
+gpu_tests=${FITRUN_GPU_TESTS:-[gpu]}
+step "tests: $gpu_tests (each GPU op and layer against the CPU)"
+run "$bin/tests/test_cuda" "$gpu_tests" --durations yes 2>&1 | tee "$logs/test_gpu.log" | tail -60
 [[ ${PIPESTATUS[0]} == 0 ]] || status=5
 if grep -q "skipped: no CUDA device" "$logs/test_gpu.log"; then
   echo "the [gpu] tests were SKIPPED: this machine has no usable CUDA device"; status=6
 fi
 
 step "tests: fused optimizer updates on the CPU"
-"$build/tests/test_optimizers" "[fused]" 2>&1 | tail -3
+run "$bin/tests/test_optimizers" "[fused]" 2>&1 | tail -3
 
-if command -v compute-sanitizer >/dev/null; then
-  step "compute-sanitizer memcheck on [gpu]"
+san_s=${FITRUN_GPU_SANITIZER_S:-150}
+if [[ $san_s == 0 ]]; then
+  echo "compute-sanitizer: skipped (FITRUN_GPU_SANITIZER_S=0)"
+elif command -v compute-sanitizer >/dev/null; then
+  step "compute-sanitizer memcheck on $gpu_tests (at most ${san_s}s)"
   # cuDNN's algorithm search is slow under memcheck: bounded so the summary still prints.
-  timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/tests/test_cuda" "[gpu]" \
-    > "$logs/sanitizer.log" 2>&1
-  echo "compute-sanitizer exit $?"; grep -E "ERROR SUMMARY|Invalid|error" "$logs/sanitizer.log" | head -20
+  run timeout "$san_s" compute-sanitizer --tool memcheck --error-exitcode 9 \
+    "$bin/tests/test_cuda" "$gpu_tests" > "$logs/sanitizer.log" 2>&1
+  echo "compute-sanitizer exit $? (124: stopped at the time limit)"
+  grep -E "ERROR SUMMARY|Invalid|rror|test cases" "$logs/sanitizer.log" | head -20
 else
   echo "compute-sanitizer: not installed"
+fi
+
+configs=${FITRUN_GPU_BENCH-mlp:128 cnn:64 resnet:256}
+if [[ -n $configs ]]; then
+  peer_only=""
+  run "$bin/bench/bench_mlp" --device cuda --steps 1 --warmup 0 --repeats 1 >/dev/null 2>&1 ||
+    { peer_only=--peer-only; echo "(fitrun's benchmarks cannot run on the GPU in this build: PyTorch only)"; }
+  for precision in float32 tf32; do
+    step "benchmarks against PyTorch on the GPU ($precision): $configs"
+    FITRUN_BENCH_LD_LIBRARY_PATH=$bin:$fitrun_libs PYTHONUNBUFFERED=1 python3 bench/compare.py --build "$bin" \
+      --device cuda --precision $precision --rounds "${FITRUN_GPU_ROUNDS:-2}" --repeats 5 $peer_only $configs 2>&1 |
+      tee -a "$logs/bench.log" | tail -8
+  done
+  step "PyTorch bf16 autocast, resnet"
+  PYTHONUNBUFFERED=1 python3 bench/peers/torch_models.py resnet --batch 256 --device cuda \
+    --precision bf16 --steps 40 --warmup 20 --repeats 5 2>&1 | tail -1 | tee -a "$logs/bench.log"
 fi
 
 step "summary"

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""PyTorch (CPU) peer for the fitrun training benchmarks.
+"""PyTorch peer for the fitrun training benchmarks (CPU, or a GPU with --device cuda).
 
-    python3 bench/peers/torch_models.py {mlp,cnn,lstm,transformer} [--batch B] [--steps S] [--warmup W]
-                                        [--threads T] [--repeats R]
+    python3 bench/peers/torch_models.py {mlp,cnn,lstm,transformer,resnet} [--batch B] [--steps S]
+                                        [--warmup W] [--threads T] [--repeats R]
+                                        [--device cpu|cuda] [--precision float32|tf32|bf16]
 
 Trains on pre-generated random batches (data generation is not timed): W warm-up train steps
 (zero_grad, forward, loss, backward, step), then R repeats of S timed steps. Prints one JSON line
@@ -18,6 +19,15 @@ on stdout; diagnostics go to stderr.
   lstm: nn.LSTM(32, 128) over 50 steps (batch_first), the last output into Linear(128, 10).
   transformer: 2 x nn.TransformerEncoderLayer(128, 4 heads, feed-forward 256, dropout 0,
        post-norm, ReLU) over 64 steps of 128 features, mean over steps, Linear(128, 10).
+  resnet: a ResNet-style CIFAR CNN on 32x32x3: conv3x3(32)+BN+ReLU, then residual blocks
+       (conv3x3-BN-ReLU-conv3x3-BN + shortcut, ReLU) of 32, 32, 64 (stride 2), 64, 128 (stride 2),
+       128 channels (1x1 conv + BN shortcuts where the shape changes), global average pooling,
+       Linear(128, 10); channels_last. bench/bench_resnet.cpp is the same model in fitrun.
+
+GPU (--device cuda): batches live on the GPU; each timed repeat is bracketed by
+torch.cuda.synchronize(). --precision float32 turns TF32 off in cuDNN and cuBLAS (exact fp32, the
+arithmetic fitrun's GPU path uses by default), tf32 is PyTorch's default (TF32 in cuDNN
+convolutions), bf16 runs the forward under torch.autocast(bfloat16).
 
 Threads: --threads T, else $OMP_NUM_THREADS, else all cores. OMP_NUM_THREADS/MKL_NUM_THREADS are
 set to T before torch is imported and torch.set_num_threads(T) is called.
@@ -40,7 +50,7 @@ import time
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("model", choices=["mlp", "cnn", "lstm", "transformer"])
+    p.add_argument("model", choices=["mlp", "cnn", "lstm", "transformer", "resnet"])
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=0, help="timed steps per repeat (0 = auto)")
     p.add_argument("--warmup", type=int, default=10)
@@ -52,6 +62,8 @@ def parse_args():
     p.add_argument("--nbatches", type=int, default=8, help="distinct pre-generated batches (cycled)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--precision", choices=["float32", "tf32", "bf16"], default="float32")
     a = p.parse_args()
     if a.threads <= 0:
         env = os.environ.get("OMP_NUM_THREADS", "")
@@ -73,6 +85,39 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 torch.set_num_threads(args.threads)
+DEVICE = torch.device(args.device)
+if args.device == "cuda":
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.allow_tf32 = args.precision == "tf32"
+    torch.backends.cuda.matmul.allow_tf32 = args.precision == "tf32"
+
+
+def sync():
+    if args.device == "cuda":
+        torch.cuda.synchronize()
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.short = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                      if stride != 1 or cin != cout else nn.Identity())
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.short(x))
+
+
+def resnet():
+    layers = [nn.Conv2d(3, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU()]
+    cin = 32
+    for cout, stride in [(32, 1), (32, 1), (64, 2), (64, 1), (128, 2), (128, 1)]:
+        layers.append(Block(cin, cout, stride))
+        cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10)]
+    return nn.Sequential(*layers)
 
 
 class LastLSTM(nn.Module):
@@ -101,6 +146,8 @@ def build(model, memory_format):
         return LastLSTM()
     if model == "transformer":
         return Encoder()
+    if model == "resnet":
+        return resnet().to(memory_format=memory_format)
     if model == "mlp":
         net = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
     else:
@@ -115,21 +162,22 @@ def build(model, memory_format):
 def make_batches(model, memory_format):
     g = torch.Generator().manual_seed(args.seed + 1)
     shape = {"mlp": (args.batch, 784), "lstm": (args.batch, 50, 32),
-             "transformer": (args.batch, 64, 128)}.get(model, (args.batch, 1, 28, 28))
+             "transformer": (args.batch, 64, 128),
+             "resnet": (args.batch, 3, 32, 32)}.get(model, (args.batch, 1, 28, 28))
     out = []
     for _ in range(args.nbatches):
         x = torch.randn(shape, generator=g, dtype=torch.float32)
-        if model == "cnn":
+        if model in ("cnn", "resnet"):
             x = x.contiguous(memory_format=memory_format)
         y = torch.randint(0, 10, (args.batch,), generator=g, dtype=torch.int64)
-        out.append((x, y))
+        out.append((x.to(DEVICE), y.to(DEVICE)))
     return out
 
 
 class Trainer:
     def __init__(self, model, memory_format):
         torch.manual_seed(args.seed)
-        self.net = build(model, memory_format)
+        self.net = build(model, memory_format).to(DEVICE)
         self.net.train()
         self.opt = torch.optim.Adam(self.net.parameters(), lr=args.lr)
         self.loss_fn = nn.CrossEntropyLoss()
@@ -144,21 +192,27 @@ class Trainer:
             x, y = batches[self.i % len(batches)]
             self.i += 1
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(x), y)
+            if args.precision == "bf16":
+                with torch.autocast(args.device, dtype=torch.bfloat16):
+                    loss = loss_fn(net(x), y)
+            else:
+                loss = loss_fn(net(x), y)
             loss.backward()
             opt.step()
         self.loss = loss
 
     def timed(self, n):
+        sync()
         t0 = time.perf_counter()
         self.steps(n)
+        sync()
         return time.perf_counter() - t0
 
 
 def main():
     t_start = time.perf_counter()
     formats = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
-    layout = args.layout if args.model == "cnn" else "contiguous"
+    layout = args.layout if args.model in ("cnn", "resnet") else "contiguous"
     if layout == "auto":
         # Time both memory formats briefly and keep the faster one.
         # Time both memory formats, interleaved in short rounds (so background load hits both
@@ -202,6 +256,8 @@ def main():
         "samples_per_s_all": [round(r, 2) for r in rates],
         "samples_per_s_max": round(max(rates), 2),
         "torch": torch.__version__,
+        "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
+        "precision": args.precision,
         "steps": steps,
         "warmup": args.warmup,
         "repeats": args.repeats,

@@ -206,7 +206,8 @@ void rnn_backward(const RNNConfig& c, const Tensor& x, const Tensor& kernel,
 
 void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                     float alpha, Tensor& c, bool accumulate) {
-  Devices("batched_matmul", {&a, &b, &c}).cpu_only();
+  if (Devices("batched_matmul", {&a, &b, &c}).gpu())
+    return FITRUN_GPU(batched_matmul(a, transpose_a, b, transpose_b, alpha, c, accumulate));
   cpu::batched_matmul(a, transpose_a, b, transpose_b, alpha, c, accumulate);
 }
 

@@ -1,4 +1,4 @@
-// The GPU shape ops, asymmetric conv padding and row gathers against the CPU
+// The GPU shape ops, batched matmul, asymmetric conv padding and row gathers against the CPU
 // ops on the same random inputs (relative error <= 1e-4; pure copies exactly). Tagged [gpu];
 // without a CUDA device each case passes as skipped.
 #include <catch2/catch.hpp>
@@ -273,6 +273,39 @@ TEST_CASE("GPU concat and split match the CPU on every axis", "[gpu]") {
     CAPTURE(i);
     CHECK(relative_error(grads_gpu[i], grads[i]) <= kTolerance);
   }
+}
+
+TEST_CASE("GPU batched_matmul (cuBLAS) matches the CPU", "[gpu]") {
+  FITRUN_REQUIRE_GPU();
+  struct Case {
+    int64_t batch, m, k, n;
+  };
+  const Case c = GENERATE(Case{3, 5, 7, 4}, Case{2, 33, 65, 17}, Case{1, 1, 1, 1},
+                          Case{4, 16, 8, 16});
+  const bool ta = GENERATE(false, true);
+  const bool tb = GENERATE(false, true);
+  const bool accumulate = GENERATE(false, true);
+  const float alpha = GENERATE(1.f, 0.125f);
+  CAPTURE(c.batch, c.m, c.k, c.n, ta, tb, accumulate, alpha);
+  Tensor a = random(ta ? Shape{c.batch, c.k, c.m} : Shape{c.batch, c.m, c.k}, 120);
+  Tensor b = random(tb ? Shape{c.batch, c.n, c.k} : Shape{c.batch, c.k, c.n}, 121);
+  Tensor out = random({c.batch, c.m, c.n}, 122);
+  Tensor out_gpu = out.to(kGpu);
+  ops::batched_matmul(a, ta, b, tb, alpha, out, accumulate);
+  ops::batched_matmul(a.to(kGpu), ta, b.to(kGpu), tb, alpha, out_gpu, accumulate);
+  CHECK(relative_error(out_gpu, out) <= kTolerance);
+}
+
+TEST_CASE("GPU batched_matmul: a 2x3 by 3x4 product by hand", "[gpu]") {
+  FITRUN_REQUIRE_GPU();
+  Tensor a({1, 2, 3}), b({1, 3, 4});
+  const float av[] = {1, 2, 3, 4, 5, 6};
+  const float bv[] = {1, 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1};
+  std::copy(av, av + 6, a.data<float>());
+  std::copy(bv, bv + 12, b.data<float>());
+  Tensor c = gpu_garbage({1, 2, 4});
+  ops::batched_matmul(a.to(kGpu), false, b.to(kGpu), false, 1.f, c);
+  CHECK(c.to_vector() == std::vector<float>{1, 2, 3, 6, 4, 5, 6, 15});
 }
 
 TEST_CASE("GPU gather_rows matches the CPU and lets the caller reuse its index", "[gpu]") {

@@ -14,6 +14,8 @@ void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Ac
 void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx);
 void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, Tensor& dbias,
                             bool accumulate);
+void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
+                    float alpha, Tensor& c, bool accumulate);
 void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
                     const ops::Conv2DParams& p, ActivationFn act, Tensor& y);
 void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const ops::Conv2DParams& p,

@@ -181,7 +181,8 @@ void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* cons
   cpu::adam_update(params, grads, m, v, count, u);
 }
 
-// ---- the rest: CPU-only for now (a GPU tensor gets an error naming the op), except conv2d ----
+// ---- the rest: each op that calls cpu_only() is CPU-only for now (a GPU tensor gets an error
+// naming the op); the others route to the GPU like the ops above ----
 // ---- fused recurrent layers (CPU only for now) ----
 bool fused_rnn_enabled() { return cpu::fused_rnn_enabled(); }
 void set_fused_rnn_enabled(bool enabled) { cpu::set_fused_rnn_enabled(enabled); }
@@ -205,26 +206,28 @@ void rnn_backward(const RNNConfig& c, const Tensor& x, const Tensor& kernel,
 
 void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                     float alpha, Tensor& c, bool accumulate) {
-  Devices("batched_matmul", {&a, &b, &c}).cpu_only();
+  if (Devices("batched_matmul", {&a, &b, &c}).gpu())
+    return FITRUN_GPU(batched_matmul(a, transpose_a, b, transpose_b, alpha, c, accumulate));
   cpu::batched_matmul(a, transpose_a, b, transpose_b, alpha, c, accumulate);
 }
 
 void concat(const Tensor* const* inputs, int count, int axis, Tensor& y) {
   Devices d("concat", {&y});
   d.add(inputs, count);
-  d.cpu_only();
+  if (d.gpu()) return FITRUN_GPU(concat(inputs, count, axis, y));
   cpu::concat(inputs, count, axis, y);
 }
 
 void split(const Tensor& dy, int axis, Tensor* const* outputs, int count, bool accumulate) {
   Devices d("split", {&dy});
   d.add(outputs, count);
-  d.cpu_only();
+  if (d.gpu()) return FITRUN_GPU(split(dy, axis, outputs, count, accumulate));
   cpu::split(dy, axis, outputs, count, accumulate);
 }
 
 void gather_rows(const Tensor& src, const int64_t* index, int64_t count, Tensor& dst) {
-  Devices("gather_rows", {&src, &dst}).cpu_only();
+  if (Devices("gather_rows", {&src, &dst}).gpu())
+    return FITRUN_GPU(gather_rows(src, index, count, dst));
   cpu::gather_rows(src, index, count, dst);
 }
 
@@ -310,42 +313,45 @@ void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
 }
 
 void zero_pad2d(const Tensor& x, int64_t top, int64_t left, Tensor& y) {
-  Devices("zero_pad2d", {&x, &y}).cpu_only();
+  if (Devices("zero_pad2d", {&x, &y}).gpu()) return FITRUN_GPU(zero_pad2d(x, top, left, y));
   cpu::zero_pad2d(x, top, left, y);
 }
 
 void crop2d(const Tensor& x, int64_t top, int64_t left, Tensor& y) {
-  Devices("crop2d", {&x, &y}).cpu_only();
+  if (Devices("crop2d", {&x, &y}).gpu()) return FITRUN_GPU(crop2d(x, top, left, y));
   cpu::crop2d(x, top, left, y);
 }
 
 void upsample2d_nearest(const Tensor& x, int64_t sh, int64_t sw, Tensor& y) {
-  Devices("upsample2d_nearest", {&x, &y}).cpu_only();
+  if (Devices("upsample2d_nearest", {&x, &y}).gpu())
+    return FITRUN_GPU(upsample2d_nearest(x, sh, sw, y));
   cpu::upsample2d_nearest(x, sh, sw, y);
 }
 
 void upsample2d_nearest_backward(const Tensor& dy, int64_t sh, int64_t sw, Tensor& dx) {
-  Devices("upsample2d_nearest_backward", {&dy, &dx}).cpu_only();
+  if (Devices("upsample2d_nearest_backward", {&dy, &dx}).gpu())
+    return FITRUN_GPU(upsample2d_nearest_backward(dy, sh, sw, dx));
   cpu::upsample2d_nearest_backward(dy, sh, sw, dx);
 }
 
 void permute(const Tensor& x, const int* perm, Tensor& y) {
-  Devices("permute", {&x, &y}).cpu_only();
+  if (Devices("permute", {&x, &y}).gpu()) return FITRUN_GPU(permute(x, perm, y));
   cpu::permute(x, perm, y);
 }
 
 void repeat_vector(const Tensor& x, int64_t n, Tensor& y) {
-  Devices("repeat_vector", {&x, &y}).cpu_only();
+  if (Devices("repeat_vector", {&x, &y}).gpu()) return FITRUN_GPU(repeat_vector(x, n, y));
   cpu::repeat_vector(x, n, y);
 }
 
 void repeat_vector_backward(const Tensor& dy, int64_t n, Tensor& dx) {
-  Devices("repeat_vector_backward", {&dy, &dx}).cpu_only();
+  if (Devices("repeat_vector_backward", {&dy, &dx}).gpu())
+    return FITRUN_GPU(repeat_vector_backward(dy, n, dx));
   cpu::repeat_vector_backward(dy, n, dx);
 }
 
 void scale_channels(const Tensor& x, const Tensor& s, Tensor& y) {
-  Devices("scale_channels", {&x, &s, &y}).cpu_only();
+  if (Devices("scale_channels", {&x, &s, &y}).gpu()) return FITRUN_GPU(scale_channels(x, s, y));
   cpu::scale_channels(x, s, y);
 }
 

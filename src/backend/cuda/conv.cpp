@@ -4,6 +4,12 @@
 // a cached device buffer per call, and the filter gradient transposed back. Algorithms are
 // chosen once per shape with cudnnFind* (which benchmarks on the GPU), restricted to fp32 FMA
 // maths (no TF32) so results match the CPU; the workspace is the device's shared one.
+//
+// cuDNN pads symmetrically only. Asymmetric padding (Keras "same" with stride 2 on even sizes:
+// top 0, bottom 1) is made explicit: the input is zero-padded by the full (top, bottom, left,
+// right) into a cached device buffer and cuDNN convolves it with no padding; backward data
+// computes the padded input's gradient into that buffer and crops it into dx; backward
+// weights convolves the padded input. Symmetric padding goes to cuDNN directly.
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -52,18 +58,33 @@ struct Plan {
   throw ShapeError(std::string(op) + ": " + what);
 }
 
+/// Explicit padding of an asymmetrically padded conv: the input's own (h, w) and where it sits
+/// in the padded buffer whose size is the Geom's (ih, iw).
+struct ExplicitPad {
+  bool on = false;
+  int64_t h = 0, w = 0, top = 0, left = 0;
+};
+
+/// The cuDNN geometry; with asymmetric padding, that of the explicitly padded input with no
+/// padding left for cuDNN (`pad` says where the input sits).
 Geom geometry(const Shape& x, const Shape& k, const Shape& y, const ops::Conv2DParams& p,
-              const char* op) {
+              const char* op, ExplicitPad& pad) {
   if (x.rank() != 4 || k.rank() != 4 || y.rank() != 4)
     shape_error(op, "expected rank-4 input " + x.to_string() + ", kernel " + k.to_string() +
                         " and output " + y.to_string());
-  if (p.pad_top != p.pad_bottom || p.pad_left != p.pad_right)
-    throw BackendError(std::string(op) + ": asymmetric padding (top " + std::to_string(p.pad_top) +
-                       ", bottom " + std::to_string(p.pad_bottom) + ", left " +
-                       std::to_string(p.pad_left) + ", right " + std::to_string(p.pad_right) +
-                       ") is not implemented on the GPU yet (cuDNN pads symmetrically)");
+  if (p.pad_top < 0 || p.pad_bottom < 0 || p.pad_left < 0 || p.pad_right < 0)
+    shape_error(op, "negative padding (top " + std::to_string(p.pad_top) + ", bottom " +
+                        std::to_string(p.pad_bottom) + ", left " + std::to_string(p.pad_left) +
+                        ", right " + std::to_string(p.pad_right) + ")");
   Geom g{x[0], x[1], x[2], x[3], y[1], y[2], y[3], k[0], k[1], p.stride_h, p.stride_w,
          p.dilation_h, p.dilation_w, p.pad_top, p.pad_left, p.groups};
+  pad = ExplicitPad{};
+  if (p.pad_top != p.pad_bottom || p.pad_left != p.pad_right) {
+    pad = ExplicitPad{true, x[1], x[2], p.pad_top, p.pad_left};
+    g.ih = x[1] + p.pad_top + p.pad_bottom;
+    g.iw = x[2] + p.pad_left + p.pad_right;
+    g.ph = g.pw = 0;
+  }
   if (g.g < 1 || g.ic % g.g || g.oc % g.g || k[2] * g.g != g.ic || k[3] != g.oc || y[0] != x[0])
     shape_error(op, "input " + x.to_string() + ", kernel " + k.to_string() + " and output " +
                         y.to_string() + " do not match with groups=" + std::to_string(g.g));
@@ -128,14 +149,16 @@ void choose(const Perf* perf, int count, int& algo, size_t& ws, const char* what
   fail(what, op, "no algorithm for this shape within the workspace cap");
 }
 
-/// Grow-only device buffers for the transposed filter and its gradient, per device.
+/// Grow-only device buffers per device: the transposed filter, its gradient, and the
+/// explicitly padded input (or its gradient) of an asymmetrically padded conv.
+enum Slot { kFilter = 0, kFilterGrad = 1, kPadded = 2, kSlots = 3 };
 float* filter_buffer(Context& ctx, int slot, int64_t count, const char* op) {
   struct Buffer {
     float* p = nullptr;
     int64_t count = 0;
   };
-  static thread_local std::vector<Buffer> buffers;  // [device * 2 + slot]
-  const size_t i = static_cast<size_t>(ctx.device * 2 + slot);
+  static thread_local std::vector<Buffer> buffers;  // [device * kSlots + slot]
+  const size_t i = static_cast<size_t>(ctx.device * kSlots + slot);
   if (buffers.size() <= i) buffers.resize(i + 1);
   Buffer& b = buffers[i];
   if (count > b.count) {
@@ -154,16 +177,28 @@ float* filter_buffer(Context& ctx, int slot, int64_t count, const char* op) {
 /// Keras (kh, kw, in/g, out) -> cuDNN KRSC (out, kh, kw, in/g) in the device's filter buffer.
 const float* krsc_filter(Context& ctx, const Tensor& kernel, const Geom& g, const char* op) {
   const int64_t rsc = g.kh * g.kw * (g.ic / g.g);
-  float* w = filter_buffer(ctx, 0, rsc * g.oc, op);
+  float* w = filter_buffer(ctx, kFilter, rsc * g.oc, op);
   launch_transpose(f32(kernel, op, "kernel"), w, rsc, g.oc, false, ctx.stream, op);
   return w;
+}
+
+/// The input cuDNN convolves: x itself, or x zero-padded into the device's padded buffer.
+const float* padded_input(Context& ctx, const Tensor& x, const Geom& g, const ExplicitPad& pad,
+                          const char* op) {
+  const float* px = f32(x, op, "input");
+  if (!pad.on) return px;
+  float* buf = filter_buffer(ctx, kPadded, g.n * g.ih * g.iw * g.ic, op);
+  launch_zero_pad2d(px, g.n, pad.h, pad.w, g.ic, pad.top, pad.left, buf, g.ih, g.iw, ctx.stream,
+                    op);
+  return buf;
 }
 }  // namespace
 
 void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
                     const ops::Conv2DParams& p, ActivationFn act, Tensor& y) {
   const char* op = "conv2d_forward";
-  const Geom g = geometry(x.shape(), kernel.shape(), y.shape(), p, op);
+  ExplicitPad pad;
+  const Geom g = geometry(x.shape(), kernel.shape(), y.shape(), p, op, pad);
   if (y.size() == 0) return;
   Context& ctx = context_of(y, op);
   cudnnHandle_t h = cudnn_handle(ctx, op);
@@ -178,10 +213,11 @@ void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
     choose(perf, found, pl.fwd, pl.fwd_ws, "cudnnFindConvolutionForwardAlgorithm", op);
   }
   const float* w = krsc_filter(ctx, kernel, g, op);
+  const float* px = padded_input(ctx, x, g, pad, op);
   void* ws = pl.fwd_ws ? workspace(ctx, pl.fwd_ws, op) : nullptr;
   const float one = 1.f, zero = 0.f;
   float* py = f32(y, op, "output");
-  FITRUN_CUDA_CHECK(cudnnConvolutionForward(h, &one, pl.x, f32(x, op, "input"), pl.w, w, pl.conv,
+  FITRUN_CUDA_CHECK(cudnnConvolutionForward(h, &one, pl.x, px, pl.w, w, pl.conv,
                                             static_cast<cudnnConvolutionFwdAlgo_t>(pl.fwd), ws,
                                             pl.fwd_ws, &zero, pl.y, py),
                     op);
@@ -193,7 +229,8 @@ void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
 void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const ops::Conv2DParams& p,
                           Tensor& dx) {
   const char* op = "conv2d_backward_data";
-  const Geom g = geometry(dx.shape(), kernel.shape(), dy.shape(), p, op);
+  ExplicitPad pad;
+  const Geom g = geometry(dx.shape(), kernel.shape(), dy.shape(), p, op, pad);
   if (dx.size() == 0) return;
   Context& ctx = context_of(dx, op);
   cudnnHandle_t h = cudnn_handle(ctx, op);
@@ -209,19 +246,26 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const ops::Con
            op);
   }
   const float* w = krsc_filter(ctx, kernel, g, op);
+  // With explicit padding, the padded input's gradient goes to the padded buffer first.
+  float* pdx = f32(dx, op, "dx");
+  float* target = pad.on ? filter_buffer(ctx, kPadded, g.n * g.ih * g.iw * g.ic, op) : pdx;
   void* ws = pl.bwd_data_ws ? workspace(ctx, pl.bwd_data_ws, op) : nullptr;
   const float one = 1.f, zero = 0.f;
   FITRUN_CUDA_CHECK(
       cudnnConvolutionBackwardData(h, &one, pl.w, w, pl.y, f32(dy, op, "dy"), pl.conv,
                                    static_cast<cudnnConvolutionBwdDataAlgo_t>(pl.bwd_data), ws,
-                                   pl.bwd_data_ws, &zero, pl.x, f32(dx, op, "dx")),
+                                   pl.bwd_data_ws, &zero, pl.x, target),
       op);
+  if (pad.on)
+    launch_crop2d(target, g.n, g.ih, g.iw, g.ic, pad.top, pad.left, pdx, pad.h, pad.w,
+                  ctx.stream, op);
 }
 
 void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const ops::Conv2DParams& p,
                              Tensor& dkernel, Tensor& dbias, bool accumulate) {
   const char* op = "conv2d_backward_weights";
-  const Geom g = geometry(x.shape(), dkernel.shape(), dy.shape(), p, op);
+  ExplicitPad pad;
+  const Geom g = geometry(x.shape(), dkernel.shape(), dy.shape(), p, op, pad);
   Context& ctx = context_of(dkernel, op);
   const int64_t rows = g.n * g.oh * g.ow, rsc = g.kh * g.kw * (g.ic / g.g);
   if (rows == 0) {
@@ -247,11 +291,12 @@ void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const ops::Conv2
     choose(perf, found, pl.bwd_filter, pl.bwd_filter_ws,
            "cudnnFindConvolutionBackwardFilterAlgorithm", op);
   }
-  float* dw = filter_buffer(ctx, 1, rsc * g.oc, op);
+  float* dw = filter_buffer(ctx, kFilterGrad, rsc * g.oc, op);
+  const float* px = padded_input(ctx, x, g, pad, op);
   void* ws = pl.bwd_filter_ws ? workspace(ctx, pl.bwd_filter_ws, op) : nullptr;
   const float one = 1.f, zero = 0.f;
   FITRUN_CUDA_CHECK(
-      cudnnConvolutionBackwardFilter(h, &one, pl.x, f32(x, op, "input"), pl.y, f32(dy, op, "dy"),
+      cudnnConvolutionBackwardFilter(h, &one, pl.x, px, pl.y, f32(dy, op, "dy"),
                                      pl.conv,
                                      static_cast<cudnnConvolutionBwdFilterAlgo_t>(pl.bwd_filter),
                                      ws, pl.bwd_filter_ws, &zero, pl.w, dw),

@@ -14,6 +14,8 @@ void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Ac
 void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx);
 void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, Tensor& dbias,
                             bool accumulate);
+void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
+                    float alpha, Tensor& c, bool accumulate);
 void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
                     const ops::Conv2DParams& p, ActivationFn act, Tensor& y);
 void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const ops::Conv2DParams& p,
@@ -40,5 +42,18 @@ void sgd_update(Tensor* const* params, const Tensor* const* grads, Tensor* const
                 int count, const SGDUpdate& u);
 void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
                  Tensor* const* v, int count, const AdamUpdate& u);
+
+// ---- shape ops (shape_ops.cu) ----
+void zero_pad2d(const Tensor& x, int64_t top, int64_t left, Tensor& y);
+void crop2d(const Tensor& x, int64_t top, int64_t left, Tensor& y);
+void upsample2d_nearest(const Tensor& x, int64_t sh, int64_t sw, Tensor& y);
+void upsample2d_nearest_backward(const Tensor& dy, int64_t sh, int64_t sw, Tensor& dx);
+void permute(const Tensor& x, const int* perm, Tensor& y);
+void repeat_vector(const Tensor& x, int64_t n, Tensor& y);
+void repeat_vector_backward(const Tensor& dy, int64_t n, Tensor& dx);
+void scale_channels(const Tensor& x, const Tensor& s, Tensor& y);
+void concat(const Tensor* const* inputs, int count, int axis, Tensor& y);
+void split(const Tensor& dy, int axis, Tensor* const* outputs, int count, bool accumulate);
+void gather_rows(const Tensor& src, const int64_t* index, int64_t count, Tensor& dst);
 
 }  // namespace fitrun::cuda

@@ -27,4 +27,14 @@ void launch_column_sums(const float* x, float* out, int64_t rows, int64_t cols, 
 void launch_transpose(const float* in, float* out, int64_t rows, int64_t cols, bool accumulate,
                       cudaStream_t stream, const char* op);
 
+/// NHWC zero padding: y (n, oh, ow, c) = x (n, h, w, c) placed at (top, left), zeros around
+/// (every element of y is written).
+void launch_zero_pad2d(const float* x, int64_t n, int64_t h, int64_t w, int64_t c, int64_t top,
+                       int64_t left, float* y, int64_t oh, int64_t ow, cudaStream_t stream,
+                       const char* op);
+/// NHWC crop: y (n, oh, ow, c) = x (n, h, w, c)[:, top : top + oh, left : left + ow, :].
+void launch_crop2d(const float* x, int64_t n, int64_t h, int64_t w, int64_t c, int64_t top,
+                   int64_t left, float* y, int64_t oh, int64_t ow, cudaStream_t stream,
+                   const char* op);
+
 }  // namespace fitrun::cuda

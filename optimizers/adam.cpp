@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "fitrun/ops.hpp"
 #include "fitrun/optimizers/optimizer.hpp"
 
 namespace fitrun::optimizers {
@@ -60,6 +61,20 @@ void Adam::update(float* w, const float* g, std::vector<Tensor>& slots, int64_t 
       w[i] -= m[i] * alpha / (std::sqrt(v[i]) + eps);
     }
   }
+}
+
+bool Adam::fused_update(FusedBatch& b, float lr, float wd) {
+  if (opts_.amsgrad) return false;  // no fused AMSGrad yet
+  ops::AdamUpdate u;
+  u.learning_rate = lr;
+  u.beta_1 = opts_.beta_1;
+  u.beta_2 = opts_.beta_2;
+  u.epsilon = opts_.epsilon;
+  u.step = updates() + 1;
+  u.weight_decay = wd;
+  ops::adam_update(b.params.data(), b.grads.data(), b.slot[0].data(), b.slot[1].data(),
+                   b.count(), u);
+  return true;
 }
 
 namespace {

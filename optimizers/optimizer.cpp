@@ -193,9 +193,53 @@ void Optimizer::update_moving_averages(const std::vector<VariablePtr>& variables
   }
 }
 
+void Optimizer::move_state_to(Device device) {
+  auto move = [&](Tensor& t) {
+    if (t.defined() && t.device() != device) t = t.to(device);
+  };
+  for (auto& slots : slots_)
+    for (Tensor& t : slots) move(t);
+  for (Tensor& t : averages_) move(t);
+  for (Tensor& t : accumulators_) move(t);
+}
+
+void Optimizer::apply_on_device(const std::vector<VariablePtr>& variables) {
+  const auto unsupported = [&](const std::string& what) {
+    throw Error(name_ + ": " + what + " is not supported on a GPU yet (train on the CPU, or "
+                "leave it unset)");
+  };
+  if (base_.gradient_accumulation_steps) unsupported("gradient_accumulation_steps");
+  if (base_.clipnorm || base_.clipvalue || base_.global_clipnorm) unsupported("gradient clipping");
+  if (base_.use_ema) unsupported("use_ema");
+  if (base_.loss_scale_factor && *base_.loss_scale_factor != 1.0) unsupported("loss_scale_factor");
+  fused_.params.clear();
+  fused_.grads.clear();
+  for (auto& s : fused_.slot) s.clear();
+  for (size_t i = 0; i < variables.size(); ++i) {
+    Variable& v = *variables[i];
+    if (!v.trainable || !v.grad.defined()) continue;
+    if (v.constraint) unsupported("a weight constraint (on " + v.path + ")");
+    if (slots_[i].empty()) slots_[i] = make_slots(v);
+    check_variable(v, slots_[i]);
+    fused_.params.push_back(&v.value);
+    fused_.grads.push_back(&v.grad);
+    for (size_t k = 0; k < slots_[i].size() && k < 3; ++k) fused_.slot[k].push_back(&slots_[i][k]);
+  }
+  if (fused_.params.empty()) return;
+  if (!fused_update(fused_, static_cast<float>(learning_rate()), static_cast<float>(weight_decay_)))
+    throw Error(name_ + " has no GPU update yet (SGD, Adam and AdamW without amsgrad have one)");
+}
+
 void Optimizer::apply(const std::vector<VariablePtr>& variables) {
   // Comparing counts (not a "built" flag) keeps slots that a checkpoint loader filled in.
   if (slots_.size() != variables.size()) build(variables);
+  for (const auto& v : variables)
+    if (v->trainable && v->grad.defined()) {
+      if (v->value.device().is_cpu()) break;
+      apply_on_device(variables);
+      ++iterations_;
+      return;
+    }
   const bool update_step = !base_.gradient_accumulation_steps ||
                            (iterations_ + 1) % *base_.gradient_accumulation_steps == 0;
   bool any = false;

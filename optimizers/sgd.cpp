@@ -1,6 +1,7 @@
 // SGD with Keras' momentum form (keras/src/optimizers/sgd.py): the momentum slot holds the
 // velocity already scaled by lr, m = mu*m - lr*g, which is not PyTorch's buf = mu*buf + g.
 #include "fitrun/error.hpp"
+#include "fitrun/ops.hpp"
 #include "fitrun/optimizers/optimizer.hpp"
 
 namespace fitrun::optimizers {
@@ -46,6 +47,17 @@ void SGD::update(float* w, const float* g, std::vector<Tensor>& slots, int64_t n
       w[i] += m[i];
     }
   }
+}
+
+bool SGD::fused_update(FusedBatch& b, float lr, float wd) {
+  ops::SGDUpdate u;
+  u.learning_rate = lr;
+  u.momentum = opts_.momentum;
+  u.nesterov = opts_.nesterov;
+  u.weight_decay = wd;
+  ops::sgd_update(b.params.data(), b.grads.data(), num_slots() ? b.slot[0].data() : nullptr,
+                  b.count(), u);
+  return true;
 }
 
 }  // namespace fitrun::optimizers

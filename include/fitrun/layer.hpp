@@ -38,6 +38,9 @@ class CallContext {
   /// The model's training-step counter: random layers (Dropout) derive this step's randomness
   /// from it, so a step can be recomputed exactly (gradient checks, resumed runs).
   uint64_t step = 0;
+  /// The device the model runs on: scratch() allocates there, and layers that make their own
+  /// temporaries make them there.
+  Device device;
 
   /// Per-call state of type T, default-constructed on first use.
   template <class T> T& state() {
@@ -47,7 +50,8 @@ class CallContext {
     }
     return *static_cast<T*>(state_.get());
   }
-  /// Scratch tensor `slot` with the given shape; reallocated only when the shape changes.
+  /// Scratch tensor `slot` with the given shape, on `device`; reallocated only when the shape
+  /// changes.
   Tensor& scratch(int slot, const Shape& shape, DType dtype = DType::float32);
 
   /// Keras masks of the inputs, one entry per input, null where an input carries none. A mask

@@ -120,6 +120,13 @@ class Model : public LayerOf<Model> {
                std::vector<MetricRef> metrics = {}, CompileOptions options = {});
   bool compiled() const;
   optimizers::Optimizer& optimizer() const;
+
+  // ---- devices ----
+  /// Runs the model on `device` from now on (PyTorch's model.to): its weights, gradients and
+  /// optimizer state move there, and fit/evaluate/predict copy each batch there. Weights
+  /// created or loaded later follow. Returns *this. A model starts on the CPU.
+  Model& to(Device device);
+  Device device() const;
   const std::vector<losses::LossPtr>& loss_functions() const;
 
   // ---- training and inference ----

@@ -442,7 +442,8 @@ std::optional<int64_t> Group::attr_int64(const std::string& name) const {
 }
 
 // ---- datasets
-void Group::write_float(const std::string& name, const Tensor& t) const {
+void Group::write_float(const std::string& name, const Tensor& on_device) const {
+  const Tensor t = on_device.to(Device::cpu());  // the tensor itself when it is on the CPU
   if (t.dtype() != DType::float32)
     file_->fail(path(name), "only float32 weights can be written, got " + dtype_name(t.dtype()));
   Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);

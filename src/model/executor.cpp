@@ -6,8 +6,16 @@
 
 namespace fitrun::detail {
 
-Plan::Plan(const Graph& graph, int64_t batch, bool input_grads)
-    : graph_(graph), batch_(batch) {
+namespace {
+Tensor filled(const Shape& shape, float value, Device device) {
+  Tensor t(shape, DType::float32, device);
+  t.fill(value);
+  return t;
+}
+}  // namespace
+
+Plan::Plan(const Graph& graph, int64_t batch, bool input_grads, Device device)
+    : graph_(graph), batch_(batch), device_(device) {
   const size_t n = graph.nodes.size();
   values_.resize(n);
   grads_.resize(n);
@@ -20,8 +28,9 @@ Plan::Plan(const Graph& graph, int64_t batch, bool input_grads)
 
   for (size_t i = 0; i < n; ++i) {
     const GraphNode& g = graph.nodes[i];
-    if (!g.is_input) values_[i] = Tensor(g.shape.with_batch(batch), g.dtype);
+    if (!g.is_input) values_[i] = Tensor(g.shape.with_batch(batch), g.dtype, device);
     ctx_[i].call_index = g.call_index;
+    ctx_[i].device = device;
     for (int in : g.inputs) in_ptrs_[i].push_back(&values_[static_cast<size_t>(in)]);
   }
   masks_.resize(n);
@@ -29,8 +38,9 @@ Plan::Plan(const Graph& graph, int64_t batch, bool input_grads)
     const GraphNode& g = graph.nodes[i];
     if (g.has_mask) {
       Shape s = g.shape.with_batch(batch);
-      masks_[i] = Tensor::ones(s.rank() > 1 ? Shape(std::vector<int64_t>(s.begin(), s.end() - 1))
-                                            : Shape{batch});
+      masks_[i] = filled(s.rank() > 1 ? Shape(std::vector<int64_t>(s.begin(), s.end() - 1))
+                                      : Shape{batch},
+                         1.f, device);
     }
     bool any = false;
     for (int in : g.inputs) any = any || graph.nodes[static_cast<size_t>(in)].has_mask;
@@ -53,10 +63,11 @@ Plan::Plan(const Graph& graph, int64_t batch, bool input_grads)
   };
   for (size_t i = 0; i < n; ++i)
     if (wants_grad(i) || (contributes[i] && !graph.nodes[i].is_input))
-      grads_[i] = Tensor::zeros(graph.nodes[i].shape.with_batch(batch));
+      grads_[i] = filled(graph.nodes[i].shape.with_batch(batch), 0.f, device);
   for (int o : graph.output_nodes)
     if (!grads_[static_cast<size_t>(o)].defined())
-      grads_[static_cast<size_t>(o)] = Tensor::zeros(graph.nodes[static_cast<size_t>(o)].shape.with_batch(batch));
+      grads_[static_cast<size_t>(o)] =
+          filled(graph.nodes[static_cast<size_t>(o)].shape.with_batch(batch), 0.f, device);
 
   // Gradient writers in backward order: the loss writes output gradients first; after that,
   // the first consumer to run writes a value's gradient and later ones add into it.
@@ -77,7 +88,8 @@ Plan::Plan(const Graph& graph, int64_t batch, bool input_grads)
         written[v] = true;
         grad_ptrs_[i].push_back(&grads_[v]);
       } else {
-        grad_scratch_.push_back(Tensor(graph.nodes[v].shape.with_batch(batch)));
+        grad_scratch_.push_back(
+            Tensor(graph.nodes[v].shape.with_batch(batch), DType::float32, device));
         grad_ptrs_[i].push_back(&grad_scratch_.back());
         accumulate_[i].push_back({&grad_scratch_.back(), &grads_[v]});
       }
@@ -91,6 +103,44 @@ Plan::Plan(const Graph& graph, int64_t batch, bool input_grads)
 
 void Plan::bind_inputs(const std::vector<const Tensor*>& inputs) {
   for (size_t k = 0; k < inputs.size(); ++k) bind_input(k, *inputs[k]);
+}
+
+void Plan::bind_input(size_t k, const Tensor& t) {
+  Tensor& value = values_[static_cast<size_t>(graph_.input_nodes[k])];
+  if (t.device() == device_) {
+    value = t;
+    return;
+  }
+  if (staged_inputs_.size() <= k) staged_inputs_.resize(k + 1);
+  Tensor& staged = staged_inputs_[k];
+  if (!staged.defined() || staged.shape() != t.shape() || staged.dtype() != t.dtype())
+    staged = Tensor(t.shape(), t.dtype(), device_);
+  staged.copy_from(t);
+  value = staged;
+}
+
+const Tensor& Plan::host_output(size_t k) {
+  const Tensor& out = output(k);
+  if (device_.is_cpu()) return out;
+  if (host_outputs_.size() <= k) host_outputs_.resize(graph_.output_nodes.size());
+  Tensor& host = host_outputs_[k];
+  if (!host.defined()) host = Tensor(out.shape(), out.dtype());
+  host.copy_from(out);
+  return host;
+}
+
+Tensor& Plan::host_output_grad(size_t k) {
+  if (device_.is_cpu()) return output_grad(k);
+  if (host_grads_.size() <= k) host_grads_.resize(graph_.output_nodes.size());
+  Tensor& host = host_grads_[k];
+  if (!host.defined()) host = Tensor(output_grad(k).shape());
+  return host;
+}
+
+void Plan::upload_output_grads() {
+  if (device_.is_cpu()) return;
+  for (size_t k = 0; k < host_grads_.size(); ++k)
+    if (host_grads_[k].defined()) output_grad(k).copy_from(host_grads_[k]);
 }
 
 void Plan::forward(bool training, uint64_t step) {

@@ -1,6 +1,8 @@
 #pragma once
-// Runs a Graph for one batch size: all activation and gradient buffers, per-call layer state
-// and the backward wiring are set up once in the Plan, so a step only executes.
+// Runs a Graph for one batch size on one device: all activation and gradient buffers, per-call
+// layer state and the backward wiring are set up once in the Plan, so a step only executes.
+// On a GPU the plan also owns the device copies of the inputs and the host copies of the
+// outputs and their gradients, through which the (host) losses and metrics see the outputs.
 #include <deque>
 #include <memory>
 #include <vector>
@@ -13,12 +15,14 @@ class Plan {
  public:
   /// `input_grads`: also compute gradients with respect to the model inputs (nested models,
   /// gradient checks).
-  Plan(const Graph& graph, int64_t batch, bool input_grads);
+  Plan(const Graph& graph, int64_t batch, bool input_grads, Device device = Device::cpu());
 
   int64_t batch() const { return batch_; }
-  /// Binds the model inputs (views; nothing is copied).
+  Device device() const { return device_; }
+  /// Binds the model inputs: views when they are on the plan's device, else copied into
+  /// device buffers the plan owns (allocated once).
   void bind_inputs(const std::vector<const Tensor*>& inputs);
-  void bind_input(size_t k, const Tensor& t) { values_[graph_.input_nodes[k]] = t; }
+  void bind_input(size_t k, const Tensor& t);
   void forward(bool training, uint64_t step);
   /// The sum of the layers' activity-regularizer penalties on the last forward's outputs
   /// (part of the loss, as Keras' model.losses).
@@ -33,6 +37,13 @@ class Plan {
   /// dL/d(input k); defined only when the plan was made with input_grads.
   const Tensor& input_grad(size_t k) const { return grads_[graph_.input_nodes[k]]; }
 
+  /// Output k on the CPU: the output itself on a CPU plan, else a host copy made now.
+  const Tensor& host_output(size_t k);
+  /// Where the host-side loss writes dL/d(output k): output_grad(k) itself on a CPU plan, else
+  /// a host buffer that upload_output_grads() copies to the device.
+  Tensor& host_output_grad(size_t k);
+  void upload_output_grads();
+
  private:
   struct Accumulate {
     Tensor* from;
@@ -40,6 +51,9 @@ class Plan {
   };
   const Graph& graph_;
   int64_t batch_;
+  Device device_;
+  std::vector<Tensor> staged_inputs_;             // device copies of host inputs
+  std::vector<Tensor> host_outputs_, host_grads_;  // host copies of outputs and their grads
   double activity_penalty_ = 0;
   std::vector<Tensor> values_, grads_;
   std::vector<Tensor> masks_;  // Keras masks, defined for nodes whose output carries one

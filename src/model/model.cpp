@@ -6,17 +6,30 @@
 #include "fitrun/ops.hpp"
 #include "fitrun/random.hpp"
 #include "fitrun/regularizers.hpp"
+#include "fitrun/runtime.hpp"
 #include "model/model_impl.hpp"
 
 namespace fitrun {
 
 // ---------------------------------------------------------------- Impl
 detail::Plan& Model::Impl::plan(int64_t batch, bool input_grads) {
+  place_weights();
   auto& cache = input_grads ? plans_with_input_grads : plans;
   auto it = cache.find(batch);
-  if (it != cache.end()) return *it->second;
-  return *cache.emplace(batch, std::make_unique<detail::Plan>(*graph, batch, input_grads))
+  if (it != cache.end() && it->second->device() == device) return *it->second;
+  if (it != cache.end()) cache.erase(it);
+  return *cache.emplace(batch, std::make_unique<detail::Plan>(*graph, batch, input_grads, device))
               .first->second;
+}
+
+void Model::Impl::place_weights() {
+  if (!graph) return;
+  for (const auto& layer : graph->layers)
+    for (const auto& v : layer->weights()) {
+      if (v->value.defined() && v->value.device() != device) v->value = v->value.to(device);
+      if (v->grad.defined() && v->grad.device() != device) v->grad = v->grad.to(device);
+    }
+  if (optimizer) optimizer->move_state_to(device);
 }
 
 std::string Model::Impl::prefix(size_t k) const {
@@ -54,6 +67,19 @@ void Model::set_graph(const std::vector<KerasTensor>& inputs,
 }
 
 bool Model::has_graph() const { return impl_->graph != nullptr; }
+
+Model& Model::to(Device device) {
+  if (device.is_cuda() && cuda_device_count() <= device.index())
+    throw Error("model \"" + name() + "\": cannot move to " + device.to_string() + ": " +
+                (cuda_device_count() == 0 ? std::string("no CUDA device is present")
+                                          : "there are " + std::to_string(cuda_device_count()) +
+                                                " CUDA device(s)"));
+  impl_->device = device;
+  impl_->place_weights();
+  return *this;
+}
+
+Device Model::device() const { return impl_->device; }
 
 void Model::ensure_graph(const TensorList&) {
   if (!has_graph()) throw Error("model \"" + name() + "\" has no layers graph yet");
@@ -200,13 +226,17 @@ double Model::Impl::loss_and_metrics(detail::Plan& p, const TensorList& y, bool 
                                      float grad_scale) {
   double total = penalty;
   const double batch = static_cast<double>(p.batch());
+  // Losses and metrics run on the CPU; on a GPU they see host copies of the outputs (small:
+  // batch x classes) and their gradients go back in one copy per output.
   for (size_t k = 0; k < losses.size(); ++k) {
-    const double l = losses[k]->compute(y[k], p.output(k), grads ? &p.output_grad(k) : nullptr,
+    const Tensor& out = p.host_output(k);
+    const double l = losses[k]->compute(y[k], out, grads ? &p.host_output_grad(k) : nullptr,
                                         loss_weights[k] * grad_scale, sample_weight);
     total += loss_weights[k] * l;
     output_loss_trackers[k].update(l, batch);
-    for (const auto& m : metrics[k]) m->update_state(y[k], p.output(k));
+    for (const auto& m : metrics[k]) m->update_state(y[k], out);
   }
+  if (grads) p.upload_output_grads();
   loss_tracker.update(total, batch);
   return total;
 }

@@ -31,11 +31,16 @@ struct Model::Impl {
   std::vector<metrics::MetricPtr> pending_metrics;  // as given to compile()
   bool compile_finished = false;
 
+  Device device;  // where the weights live and the plans run (Model::to)
+
   callbacks::History history;
   uint64_t step = 0;  // training steps run (drives Dropout's masks)
   uint64_t shuffle_seed = 0;
 
   detail::Plan& plan(int64_t batch, bool input_grads = false);
+  /// Moves any weight (and optimizer state) not on `device` there: weights built, loaded or
+  /// replaced after Model::to follow the model. A few compares per weight when all are there.
+  void place_weights();
   /// Resolves compile() against the graph (loss per output, "accuracy" by loss); runs once the
   /// graph exists (a Sequential without Input gets it from the first data).
   void finish_compile(const std::string& model_name);

@@ -364,7 +364,7 @@ TensorList Model::predict(const TensorList& x, const PredictOptions& o) {
   m.forward_batches(x, n, bs, before, [&](int s, int64_t b, int64_t e, detail::Plan& p) {
     for (size_t k = 0; k < out.size(); ++k) {
       Tensor dst = out[k].slice(b, e);
-      ops::copy(p.output(k), dst);
+      dst.copy_from(p.output(k));  // from the model's device
     }
     cbs.each([&](auto& c) { c.on_predict_batch_end(s, logs); });
   });

@@ -84,6 +84,8 @@ class Optimizer {
   /// calls it when the variable count changes; a checkpoint loader calls it first, then fills
   /// slots(), averages() and accumulators().
   void build(const std::vector<VariablePtr>& variables);
+  /// Moves the slots, averages and accumulators to `device` (Model::to calls it).
+  void move_state_to(Device device);
   /// With use_ema: copies the moving averages into the variables (Keras'
   /// finalize_variable_values; fit() calls it after the last epoch). No-op otherwise.
   void finalize_variable_values(const std::vector<VariablePtr>& variables);
@@ -136,6 +138,21 @@ class Optimizer {
   /// Updates one variable (values w, gradient g, its slots) at update updates()+1.
   virtual void update(float* w, const float* g, std::vector<Tensor>& slots, int64_t n,
                       float lr) = 0;
+  /// Every trainable variable of a step, for a fused update: params[i], grads[i] and
+  /// slot[k][i] (the k-th slot of variable i).
+  struct FusedBatch {
+    std::vector<Tensor*> params;
+    std::vector<const Tensor*> grads;
+    std::vector<Tensor*> slot[3];
+    int count() const { return static_cast<int>(params.size()); }
+  };
+  /// Updates all variables at once at update updates()+1 with the fused ops of fitrun/ops.hpp
+  /// (one kernel launch on a GPU), decoupled weight decay `wd` included. Returns false when
+  /// this optimizer (or its configuration) has no fused form; the GPU path then throws.
+  virtual bool fused_update(FusedBatch& batch, float lr, float wd) {
+    (void)batch, (void)lr, (void)wd;
+    return false;
+  }
   virtual int num_slots() const { return 0; }
   virtual float slot_initial_value(int slot) const { (void)slot; return 0.f; }
   double weight_decay_ = 0.0;  // decoupled, applied before the update as in Keras
@@ -150,6 +167,9 @@ class Optimizer {
   /// Clipping of all prepared gradients, in place (Keras' _clip_gradients).
   void clip_gradients(const std::vector<VariablePtr>& variables);
   void update_moving_averages(const std::vector<VariablePtr>& variables);
+  /// apply() for variables on a GPU: the fused update of all of them; the base options that
+  /// have no GPU form yet are errors naming the option.
+  void apply_on_device(const std::vector<VariablePtr>& variables);
 
   std::string name_;
   LearningRate learning_rate_;
@@ -157,6 +177,7 @@ class Optimizer {
   int64_t iterations_ = 0;
   std::vector<std::vector<Tensor>> slots_;
   std::vector<Tensor> averages_, accumulators_;
+  FusedBatch fused_;  // reused every step: no allocation after the first
 };
 
 using OptimizerPtr = std::shared_ptr<Optimizer>;
@@ -177,6 +198,7 @@ class SGD : public Optimizer {
 
  protected:
   void update(float*, const float*, std::vector<Tensor>&, int64_t, float) override;
+  bool fused_update(FusedBatch& batch, float lr, float wd) override;
   int num_slots() const override { return opts_.momentum != 0.0 ? 1 : 0; }
 
  private:
@@ -202,6 +224,7 @@ class Adam : public Optimizer {
  protected:
   Adam(std::string name, AdamOptions o);
   void update(float*, const float*, std::vector<Tensor>&, int64_t, float) override;
+  bool fused_update(FusedBatch& batch, float lr, float wd) override;
   int num_slots() const override { return opts_.amsgrad ? 3 : 2; }
   AdamOptions opts_;
 };

@@ -183,6 +183,9 @@ void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* cons
 
 // ---- the rest: each op that calls cpu_only() is CPU-only for now (a GPU tensor gets an error
 // naming the op); the others route to the GPU like the ops above ----
+
+// ---- the rest: CPU-only for now (a GPU tensor gets an error naming the op), except conv2d,
+//      pooling and normalization ----
 // ---- fused recurrent layers (CPU only for now) ----
 bool fused_rnn_enabled() { return cpu::fused_rnn_enabled(); }
 void set_fused_rnn_enabled(bool enabled) { cpu::set_fused_rnn_enabled(enabled); }
@@ -258,26 +261,30 @@ void set_conv_plain_weights(bool plain) { cpu::set_conv_plain_weights(plain); }
 
 void pool2d_forward(const Tensor& x, const Pool2DParams& p, bool training, Tensor& y,
                     Tensor& workspace) {
-  Devices("pool2d_forward", {&x, &y}).cpu_only();
+  if (Devices("pool2d_forward", {&x, &y}).gpu())
+    return FITRUN_GPU(pool2d_forward(x, p, training, y, workspace));
   cpu::pool2d_forward(x, p, training, y, workspace);
 }
 
 void pool2d_backward(const Tensor& dy, const Tensor& workspace, const Pool2DParams& p,
                      Tensor& dx) {
-  Devices("pool2d_backward", {&dy, &workspace, &dx}).cpu_only();
+  if (Devices("pool2d_backward", {&dy, &workspace, &dx}).gpu())
+    return FITRUN_GPU(pool2d_backward(dy, workspace, p, dx));
   cpu::pool2d_backward(dy, workspace, p, dx);
 }
 
 void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                  float epsilon, Tensor& y, Tensor& mean, Tensor& var) {
-  Devices("batch_norm_forward_training", {&x, &gamma, &beta, &y, &mean, &var}).cpu_only();
+  if (Devices("batch_norm_forward_training", {&x, &gamma, &beta, &y, &mean, &var}).gpu())
+    return FITRUN_GPU(batch_norm_forward_training(x, gamma, beta, epsilon, y, mean, var));
   cpu::batch_norm_forward_training(x, gamma, beta, epsilon, y, mean, var);
 }
 
 void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                   const Tensor& mean, const Tensor& var, float epsilon,
                                   Tensor& y) {
-  Devices("batch_norm_forward_inference", {&x, &gamma, &beta, &mean, &var, &y}).cpu_only();
+  if (Devices("batch_norm_forward_inference", {&x, &gamma, &beta, &mean, &var, &y}).gpu())
+    return FITRUN_GPU(batch_norm_forward_inference(x, gamma, beta, mean, var, epsilon, y));
   cpu::batch_norm_forward_inference(x, gamma, beta, mean, var, epsilon, y);
 }
 
@@ -285,20 +292,24 @@ void batch_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                          const Tensor& beta, const Tensor& mean, const Tensor& var,
                          float epsilon, bool global_stats, Tensor& dx, Tensor& dgamma,
                          Tensor& dbeta, bool accumulate) {
-  Devices("batch_norm_backward", {&x, &dy, &gamma, &beta, &mean, &var, &dx, &dgamma, &dbeta})
-      .cpu_only();
+  if (Devices("batch_norm_backward", {&x, &dy, &gamma, &beta, &mean, &var, &dx, &dgamma, &dbeta})
+          .gpu())
+    return FITRUN_GPU(batch_norm_backward(x, dy, gamma, beta, mean, var, epsilon, global_stats,
+                                          dx, dgamma, dbeta, accumulate));
   cpu::batch_norm_backward(x, dy, gamma, beta, mean, var, epsilon, global_stats, dx, dgamma,
                            dbeta, accumulate);
 }
 
 void moving_average_update(Tensor& moving, const Tensor& value, float momentum) {
-  Devices("moving_average_update", {&moving, &value}).cpu_only();
+  if (Devices("moving_average_update", {&moving, &value}).gpu())
+    return FITRUN_GPU(moving_average_update(moving, value, momentum));
   cpu::moving_average_update(moving, value, momentum);
 }
 
 void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float epsilon,
                         Tensor& y, Tensor& mean, Tensor& var) {
-  Devices("layer_norm_forward", {&x, &gamma, &beta, &y, &mean, &var}).cpu_only();
+  if (Devices("layer_norm_forward", {&x, &gamma, &beta, &y, &mean, &var}).gpu())
+    return FITRUN_GPU(layer_norm_forward(x, gamma, beta, epsilon, y, mean, var));
   cpu::layer_norm_forward(x, gamma, beta, epsilon, y, mean, var);
 }
 
@@ -306,8 +317,10 @@ void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                          const Tensor& beta, const Tensor& mean, const Tensor& var,
                          float epsilon, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
                          bool accumulate) {
-  Devices("layer_norm_backward", {&x, &dy, &gamma, &beta, &mean, &var, &dx, &dgamma, &dbeta})
-      .cpu_only();
+  if (Devices("layer_norm_backward", {&x, &dy, &gamma, &beta, &mean, &var, &dx, &dgamma, &dbeta})
+          .gpu())
+    return FITRUN_GPU(layer_norm_backward(x, dy, gamma, beta, mean, var, epsilon, dx, dgamma,
+                                          dbeta, accumulate));
   cpu::layer_norm_backward(x, dy, gamma, beta, mean, var, epsilon, dx, dgamma, dbeta,
                            accumulate);
 }

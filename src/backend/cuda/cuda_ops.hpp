@@ -56,4 +56,29 @@ void concat(const Tensor* const* inputs, int count, int axis, Tensor& y);
 void split(const Tensor& dy, int axis, Tensor* const* outputs, int count, bool accumulate);
 void gather_rows(const Tensor& src, const int64_t* index, int64_t count, Tensor& dst);
 
+// pooling.cu: max pooling's workspace is an int32 device tensor of y's size holding the
+// arg-max as a flat index into x (-1 for a window without input elements).
+void pool2d_forward(const Tensor& x, const ops::Pool2DParams& p, bool training, Tensor& y,
+                    Tensor& workspace);
+void pool2d_backward(const Tensor& dy, const Tensor& workspace, const ops::Pool2DParams& p,
+                     Tensor& dx);
+
+// normalization.cu
+void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                 float epsilon, Tensor& y, Tensor& mean, Tensor& var);
+void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                  const Tensor& mean, const Tensor& var, float epsilon,
+                                  Tensor& y);
+void batch_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                         const Tensor& beta, const Tensor& mean, const Tensor& var,
+                         float epsilon, bool global_stats, Tensor& dx, Tensor& dgamma,
+                         Tensor& dbeta, bool accumulate);
+void moving_average_update(Tensor& moving, const Tensor& value, float momentum);
+void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float epsilon,
+                        Tensor& y, Tensor& mean, Tensor& var);
+void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                         const Tensor& beta, const Tensor& mean, const Tensor& var,
+                         float epsilon, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
+                         bool accumulate);
+
 }  // namespace fitrun::cuda

@@ -1,4 +1,5 @@
 #pragma once
+#include "fitrun/device.hpp"
 // Process-wide settings: seed, threads, and what this build can do.
 #include <cstdint>
 #include <string>
@@ -17,6 +18,10 @@ int num_threads();
 /// Number of usable CUDA devices: 0 in a build without the CUDA backend, or when no device or
 /// driver is present (never throws).
 int cuda_device_count();
+
+/// Waits until the work queued on `device` has finished (a no-op for the CPU, whose ops
+/// return when done); for timing GPU code, as torch.cuda.synchronize().
+void synchronize(Device device);
 
 /// One line per capability: version, oneDNN ISA, threads, CUDA/cuDNN, devices. Printed by
 /// the CLI at start-up, since most "it is slow" reports are build or threading mistakes.

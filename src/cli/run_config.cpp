@@ -323,14 +323,16 @@ PreparedRun prepare_run(const RunFile& run, const PrepareOptions& options) {
     check_keys(root, "", "a run file");
     (void)root.string("$schema", "");
 
-    // ---- device: models train on the CPU; the CUDA backend has ops but no model placement
-    // yet (docs/gpu.md), so "auto" means the CPU here even on a machine with a GPU.
+    // ---- device: "auto" is the first GPU when one is present, else the CPU
     const std::string device = root.string("device", "auto");
     try {
-      const Device d = device == "auto" ? Device::cpu() : Device::parse(device);
-      if (d.is_cuda())
-        root.fail("device",
-                  "models train on the CPU only for now (see docs/gpu.md); use \"cpu\" or \"auto\"");
+      out.device = Device::parse(device);
+      const int gpus = cuda_device_count();
+      if (out.device.is_cuda() && out.device.index() >= gpus)
+        root.fail("device", out.device.to_string() + " is not available: " +
+                                (gpus == 0 ? std::string("this machine (or build) has no CUDA device")
+                                           : std::to_string(gpus) + " CUDA device(s) present") +
+                                "; use \"cpu\" or \"auto\"");
     } catch (const ConfigError& e) {
       if (std::string(e.what()).rfind("/device", 0) == 0) throw;
       root.fail("device", e.what());
@@ -385,6 +387,8 @@ PreparedRun prepare_run(const RunFile& run, const PrepareOptions& options) {
     } else if (!out.model->compiled()) {
       root.fail("compile", "required but missing (the model holds no compile settings)");
     }
+
+    out.model->to(out.device);
 
     // ---- the model against the data
     out.data.y_train = fit_labels_to_model(*out.model, out.data.x_train, out.data.y_train, "/data/train");

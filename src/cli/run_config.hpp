@@ -75,6 +75,7 @@ struct PreparedRun {
   RunData data;
   FitOptions fit;                // epochs, batch_size, ... and the run file's callbacks
   uint64_t seed = 0;
+  Device device;                 // /device, resolved ("auto" -> the GPU when present)
   OutputSettings output;
 };
 

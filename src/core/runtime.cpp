@@ -57,6 +57,14 @@ int cuda_device_count() {
 #endif
 }
 
+void synchronize(Device device) {
+#ifdef FITRUN_HAVE_CUDA
+  if (device.is_cuda()) cuda::synchronize(cuda::context(device.index(), "synchronize"), "synchronize");
+#else
+  (void)device;
+#endif
+}
+
 void clear_session() { reset_layer_name_counters(); }
 
 }  // namespace fitrun

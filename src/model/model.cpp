@@ -13,22 +13,26 @@ namespace fitrun {
 
 // ---------------------------------------------------------------- Impl
 detail::Plan& Model::Impl::plan(int64_t batch, bool input_grads) {
-  place_weights();
   auto& cache = input_grads ? plans_with_input_grads : plans;
   auto it = cache.find(batch);
   if (it != cache.end() && it->second->device() == device) return *it->second;
   if (it != cache.end()) cache.erase(it);
+  place_weights();
   return *cache.emplace(batch, std::make_unique<detail::Plan>(*graph, batch, input_grads, device))
               .first->second;
 }
 
 void Model::Impl::place_weights() {
   if (!graph) return;
-  for (const auto& layer : graph->layers)
+  for (const auto& layer : graph->layers) {
+    // A nested model runs its own plans: it moves along.
+    if (auto* sub = dynamic_cast<Model*>(layer.get()); sub && sub->device() != device)
+      sub->to(device);
     for (const auto& v : layer->weights()) {
       if (v->value.defined() && v->value.device() != device) v->value = v->value.to(device);
       if (v->grad.defined() && v->grad.device() != device) v->grad = v->grad.to(device);
     }
+  }
   if (optimizer) optimizer->move_state_to(device);
 }
 

@@ -39,7 +39,8 @@ struct Model::Impl {
 
   detail::Plan& plan(int64_t batch, bool input_grads = false);
   /// Moves any weight (and optimizer state) not on `device` there: weights built, loaded or
-  /// replaced after Model::to follow the model. A few compares per weight when all are there.
+  /// replaced after Model::to follow the model. Runs when a plan is made and at the start of
+  /// fit/evaluate/predict (not per step: listing the weights allocates).
   void place_weights();
   /// Resolves compile() against the graph (loss per output, "accuracy" by loss); runs once the
   /// graph exists (a Sequential without Input gets it from the first data).

@@ -103,6 +103,7 @@ void check_sample_weight(const char* what, const Tensor& w, int64_t n) {
 callbacks::History& Model::Impl::run_fit(Model& model, const FitOptions& o, int64_t steps,
                                          const std::function<bool(int, int64_t, bool)>& batch,
                                          const std::function<void(Logs&)>& validate) {
+  place_weights();  // weights built or loaded since Model::to follow the model
   history = callbacks::History();
   model.stop_training = false;
   model.resume_from = {};
@@ -317,6 +318,7 @@ callbacks::History& Model::fit(const datasets::Dataset& data, const FitOptions& 
 }
 
 Logs Model::evaluate(const TensorList& x, const TensorList& y, const EvaluateOptions& o) {
+  impl_->place_weights();  // weights built or loaded since Model::to follow the model
   ensure_graph(x);
   Impl& m = *impl_;
   m.require_compiled(name(), "evaluate");
@@ -346,6 +348,7 @@ Logs Model::evaluate(const TensorList& x, const TensorList& y, const EvaluateOpt
 }
 
 TensorList Model::predict(const TensorList& x, const PredictOptions& o) {
+  impl_->place_weights();  // weights built or loaded since Model::to follow the model
   ensure_graph(x);
   Impl& m = *impl_;
   if (o.batch_size <= 0)
@@ -373,6 +376,7 @@ TensorList Model::predict(const TensorList& x, const PredictOptions& o) {
 }
 
 Logs Model::evaluate(const datasets::Dataset& data, const EvaluateOptions& o) {
+  impl_->place_weights();  // weights built or loaded since Model::to follow the model
   Impl& m = *impl_;
   if (o.steps <= 0 && data.cardinality() == datasets::Dataset::kInfinite)
     throw ConfigError("evaluate: the dataset repeats forever; give steps");
@@ -410,6 +414,7 @@ Logs Model::evaluate(const datasets::Dataset& data, const EvaluateOptions& o) {
 }
 
 TensorList Model::predict(const datasets::Dataset& data, const PredictOptions& o) {
+  impl_->place_weights();  // weights built or loaded since Model::to follow the model
   if (o.steps <= 0 && data.cardinality() == datasets::Dataset::kInfinite)
     throw ConfigError("predict: the dataset repeats forever; give steps");
   CallbackList cbs(this, o.callbacks, o.verbose, nullptr);

@@ -25,9 +25,12 @@ GPU_STEPS = {"mlp": 400, "cnn": 300, "lstm": 40, "transformer": 40, "resnet": 40
 
 
 def run(cmd, env):
+    """One side's JSON line; None (after printing why) when it failed, so the other rows still run."""
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        sys.exit(f"compare.py: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        print(f"compare.py: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}",
+              file=sys.stderr, flush=True)
+        return None
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -63,9 +66,10 @@ def main():
             if not args.peer_only:
                 ours.append(run([os.path.join(args.build, "bench", f"bench_{model}")] + common, fitrun_env))
             theirs.append(run([sys.executable, os.path.join(HERE, "peers", "torch_models.py"), model] + common, env))
+        ours, theirs = [r for r in ours if r], [r for r in theirs if r]
         f = statistics.median(r["samples_per_s_median"] for r in ours) if ours else float("nan")
-        t = statistics.median(r["samples_per_s_median"] for r in theirs)
-        rows.append((model, int(batch), f, t, theirs[0].get("torch", "?")))
+        t = statistics.median(r["samples_per_s_median"] for r in theirs) if theirs else float("nan")
+        rows.append((model, int(batch), f, t, theirs[0].get("torch", "?") if theirs else "?"))
     print(f"{'model':<6} {'batch':>5} {'samples/s fitrun':>17} {'samples/s torch':>16} {'ratio':>6}")
     for model, batch, f, t, version in rows:
         print(f"{model:<6} {batch:>5} {f:>17.0f} {t:>16.0f} {f / t:>6.2f}")

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
-targets=(test_cuda test_optimizers bench_mlp bench_cnn bench_resnet)
+targets=(test_cuda test_optimizers bench_mlp bench_cnn bench_resnet fitrun_cli)
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFITRUN_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES=90 -DFITRUN_BUILD_TESTS=ON -DFITRUN_BUILD_BENCH=ON >/dev/null
 existing=()
@@ -21,8 +21,12 @@ out=.device-build
 rm -rf "$out" && mkdir -p "$out/tests" "$out/bench"
 cp -L "$build/libfitrun.so.0" "$out/"
 for t in "${existing[@]}"; do
-  case $t in test_*) cp "$build/tests/$t" "$out/tests/" ;; *) cp "$build/bench/$t" "$out/bench/" ;; esac
+  case $t in
+    test_*) cp "$build/tests/$t" "$out/tests/" ;;
+    fitrun_cli) cp "$build/fitrun" "$out/" ;;
+    *) cp "$build/bench/$t" "$out/bench/" ;;
+  esac
 done
-strip --strip-unneeded "$out/libfitrun.so.0" "$out"/tests/* "$out"/bench/* 2>/dev/null || true
+strip --strip-unneeded "$out/libfitrun.so.0" "$out"/tests/* "$out"/bench/* "$out"/fitrun 2>/dev/null || true
 git rev-parse HEAD > "$out/COMMIT"
 du -sh "$out"

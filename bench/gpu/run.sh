@@ -13,7 +13,9 @@
 # against PyTorch (bench/compare.py --device cuda), and prints a summary.
 # Environment: FITRUN_GPU_SANITIZER_S (seconds for memcheck, 0 = skip; default 150),
 # FITRUN_GPU_BENCH (benchmark configs, "" = skip; default "mlp:128 cnn:64 resnet:256"),
-# FITRUN_GPU_TESTS (Catch2 filter for the GPU tests; default "[gpu]"), FITRUN_GPU_ROUNDS (default 2).
+# FITRUN_GPU_TESTS (Catch2 filter for the GPU tests; default "[gpu]"), FITRUN_GPU_ROUNDS (default 2),
+# FITRUN_GPU_PRECISIONS (default "float32"; "tf32"/"bf16" run PyTorch alone until fitrun has
+# them).
 # Logs go to $OUT (the device tool brings them back) or to build-gpu/logs.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -125,6 +127,30 @@ fi
 step "tests: fused optimizer updates on the CPU"
 run "$bin/tests/test_optimizers" "[fused]" 2>&1 | tail -3
 
+if [[ -x $bin/fitrun ]]; then
+  step "the CLI on the GPU: fitrun train examples/configs/mlp_digits.json --device cuda"
+  rm -rf /tmp/fitrun-gpu-run
+  run "$bin/fitrun" train examples/configs/mlp_digits.json --device cuda --set fit.epochs=5 \
+    --output /tmp/fitrun-gpu-run 2>&1 | tr '\r' '\n' | grep -vE "^ *[0-9]+/[0-9]+ \[.*ETA" |
+    tee "$logs/cli_gpu.log" | tail -12
+  [[ ${PIPESTATUS[0]} == 0 ]] || status=7
+fi
+
+configs=${FITRUN_GPU_BENCH-mlp:128 cnn:64 resnet:256}
+if [[ -n $configs ]]; then
+  peer_only=""
+  run "$bin/bench/bench_mlp" --device cuda --steps 1 --warmup 0 --repeats 1 >/dev/null 2>&1 ||
+    { peer_only=--peer-only; echo "(fitrun's benchmarks cannot run on the GPU in this build: PyTorch only)"; }
+  for precision in ${FITRUN_GPU_PRECISIONS:-float32}; do
+    only=$peer_only
+    [[ $precision == float32 ]] || only=--peer-only
+    step "benchmarks against PyTorch on the GPU ($precision): $configs"
+    FITRUN_BENCH_LD_LIBRARY_PATH=$bin:$fitrun_libs PYTHONUNBUFFERED=1 python3 bench/compare.py --build "$bin" \
+      --device cuda --precision $precision --rounds "${FITRUN_GPU_ROUNDS:-2}" --repeats 5 $only $configs 2>&1 |
+      tee -a "$logs/bench.log" | tail -8
+  done
+fi
+
 san_s=${FITRUN_GPU_SANITIZER_S:-150}
 if [[ $san_s == 0 ]]; then
   echo "compute-sanitizer: skipped (FITRUN_GPU_SANITIZER_S=0)"
@@ -139,23 +165,8 @@ else
   echo "compute-sanitizer: not installed"
 fi
 
-configs=${FITRUN_GPU_BENCH-mlp:128 cnn:64 resnet:256}
-if [[ -n $configs ]]; then
-  peer_only=""
-  run "$bin/bench/bench_mlp" --device cuda --steps 1 --warmup 0 --repeats 1 >/dev/null 2>&1 ||
-    { peer_only=--peer-only; echo "(fitrun's benchmarks cannot run on the GPU in this build: PyTorch only)"; }
-  for precision in float32 tf32; do
-    step "benchmarks against PyTorch on the GPU ($precision): $configs"
-    FITRUN_BENCH_LD_LIBRARY_PATH=$bin:$fitrun_libs PYTHONUNBUFFERED=1 python3 bench/compare.py --build "$bin" \
-      --device cuda --precision $precision --rounds "${FITRUN_GPU_ROUNDS:-2}" --repeats 5 $peer_only $configs 2>&1 |
-      tee -a "$logs/bench.log" | tail -8
-  done
-  step "PyTorch bf16 autocast, resnet"
-  PYTHONUNBUFFERED=1 python3 bench/peers/torch_models.py resnet --batch 256 --device cuda \
-    --precision bf16 --steps 40 --warmup 20 --repeats 5 2>&1 | tail -1 | tee -a "$logs/bench.log"
-fi
-
 step "summary"
 grep -E "^(All tests passed|test cases:)" "$logs"/test_*.log
+grep -E "^(model|mlp|cnn|resnet|lstm|transformer|\()" "$logs/bench.log" 2>/dev/null
 echo "status $status (0 = every [gpu] and [cuda] test passed on a GPU); logs in $logs"
 exit $status

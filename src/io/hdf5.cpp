@@ -528,8 +528,14 @@ void Group::read_float(const std::string& name, Tensor& into) const {
   if (found != into.shape())
     file_->fail(path(name), "expected shape " + into.shape().to_string() + ", found " +
                                 found.to_string());
-  if (into.dtype() != DType::float32 || !into.device().is_cpu())
-    file_->fail(path(name), "internal: can only read into a float32 CPU tensor");
+  if (into.dtype() != DType::float32)
+    file_->fail(path(name), "internal: can only read into a float32 tensor");
+  if (!into.device().is_cpu()) {  // a model on a GPU: read on the host, then copy
+    Tensor host(into.shape());
+    read_float(name, host);
+    into.copy_from(host);
+    return;
+  }
   Id dset = open_dataset(name, true);
   if (into.size() > 0 &&
       H5Dread(dset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, into.raw()) < 0)

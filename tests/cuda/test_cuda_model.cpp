@@ -1,7 +1,7 @@
 // Models on a GPU (Model::to): every GPU-capable layer's forward (predict) and backward (all
 // weight gradients, and through a layer in front of it the input gradient) match the same
 // model on the CPU, and a CNN trained on UCI digits on the GPU follows the CPU run's loss
-// curve. Tagged [gpu]; without a CUDA device each case passes as skipped. The [cuda] case runs
+// curve, and saves, loads and resumes. Tagged [gpu]; without a CUDA device each case passes as skipped. The [cuda] case runs
 // anywhere.
 #include <catch2/catch.hpp>
 
@@ -11,6 +11,7 @@
 
 #include "fitrun/fitrun.hpp"
 #include "gpu_helpers.hpp"
+#include "io/io_test_helpers.hpp"
 #include "model/helpers.hpp"
 
 using namespace fitrun;
@@ -214,4 +215,38 @@ TEST_CASE("GPU training: SGD with momentum and weight decay match the CPU step",
   const auto gpu = weights_after(kGpu);
   REQUIRE(cpu.size() == gpu.size());
   for (size_t i = 0; i < cpu.size(); ++i) CHECK(relative_error(gpu[i], cpu[i]) <= kTolerance);
+}
+
+TEST_CASE("GPU models save, load and resume like CPU ones", "[gpu][model]") {
+  FITRUN_REQUIRE_GPU();
+  using namespace io_test;
+  TempDir dir;
+  const auto [x, y] = toy_data();
+  set_seed(31);
+  clear_session();
+  Sequential m = small_mlp();
+  compile_adam(m);
+  m.to(kGpu);
+  m.fit(x, y, {.batch_size = 32, .epochs = 2, .verbose = 0});
+  const Tensor p = m.predict(x)[0];
+  for (const std::string file : {"m.keras", "m.h5"}) {
+    INFO(file);
+    m.save(dir / file);
+    std::shared_ptr<Model> cpu = load_model(dir / file);
+    CHECK(relative_error(cpu->predict(x)[0], p) <= kTolerance);
+    // The optimizer state comes back onto the GPU and training resumes there.
+    std::shared_ptr<Model> gpu = load_model(dir / file);
+    gpu->to(kGpu);
+    CHECK(relative_error(gpu->predict(x)[0], p) <= kTolerance);
+    const auto& h = gpu->fit(x, y, {.batch_size = 32, .epochs = 1, .verbose = 0});
+    CHECK(std::isfinite(h.history.at("loss").back()));
+    CHECK(gpu->weights()[0]->value.device() == kGpu);
+  }
+  // Weights loaded into a model already on the GPU stay there.
+  m.save_weights(dir / "w.weights.h5");
+  Sequential fresh = small_mlp();
+  compile_adam(fresh);
+  fresh.to(kGpu);
+  fresh.load_weights(dir / "w.weights.h5");
+  CHECK(relative_error(fresh.predict(x)[0], p) <= kTolerance);
 }

@@ -17,6 +17,7 @@ namespace bench {
 struct Args {
   int batch, steps, warmup = 5, repeats = 5, threads = 0;
   int plain_weights = 0;  // bench_cnn: convolve with Keras' hwio kernels
+  int profile = 0;        // > 0: afterwards, that many profiled steps, by layer, on stderr
   std::string device = "cpu";
   std::string precision = "float32";
 };
@@ -33,6 +34,7 @@ inline Args parse_args(int argc, char** argv, Args a) {
     else if (!std::strcmp(k, "--repeats")) a.repeats = v;
     else if (!std::strcmp(k, "--threads")) a.threads = v;
     else if (!std::strcmp(k, "--plain-weights")) a.plain_weights = v;
+    else if (!std::strcmp(k, "--profile")) a.profile = v;
   }
   if (a.threads > 0) fitrun::set_num_threads(a.threads);
   if (a.precision != "float32") {
@@ -78,6 +80,8 @@ inline void measure(fitrun::Model& model, const std::string& name, fitrun::Shape
               sorted[sorted.size() / 2]);
   for (size_t i = 0; i < rates.size(); ++i) std::printf("%s%.1f", i ? ", " : "", rates[i]);
   std::printf("]}\n");
+  if (a.profile > 0)
+    std::fprintf(stderr, "%s", model.profile_train_step(xs[0], ys[0], a.profile).c_str());
 }
 
 }  // namespace bench

@@ -15,7 +15,7 @@
 # FITRUN_GPU_BENCH (benchmark configs, "" = skip; default "mlp:128 cnn:64 resnet:256"),
 # FITRUN_GPU_TESTS (Catch2 filter for the GPU tests; default "[gpu]"), FITRUN_GPU_ROUNDS (default 2),
 # FITRUN_GPU_PRECISIONS (default "float32"; "tf32"/"bf16" run PyTorch alone until fitrun has
-# them).
+# them), FITRUN_GPU_PROFILE (0 skips the by-layer profiles of the CNN and ResNet steps).
 # Logs go to $OUT (the device tool brings them back) or to build-gpu/logs.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -134,6 +134,14 @@ if [[ -x $bin/fitrun ]]; then
     --output /tmp/fitrun-gpu-run 2>&1 | tr '\r' '\n' | grep -vE "^ *[0-9]+/[0-9]+ \[.*ETA" |
     tee "$logs/cli_gpu.log" | tail -12
   [[ ${PIPESTATUS[0]} == 0 ]] || status=7
+fi
+
+if [[ ${FITRUN_GPU_PROFILE:-1} != 0 ]]; then
+  for model in cnn resnet; do
+    step "where a $model training step's time goes on the GPU (by layer, device drained per layer)"
+    run "$bin/bench/bench_$model" --device cuda --steps 5 --warmup 3 --repeats 1 --profile 20 \
+      2>&1 | tee "$logs/profile_$model.log" | tail -45
+  done
 fi
 
 configs=${FITRUN_GPU_BENCH-mlp:128 cnn:64 resnet:256}

@@ -1,12 +1,25 @@
 #include "model/executor.hpp"
 
+#include <chrono>
 #include <map>
 
 #include "fitrun/ops.hpp"
+#include "fitrun/runtime.hpp"
 
 namespace fitrun::detail {
 
 namespace {
+/// Times f() into *seconds when profiling (the device drained before and after), else runs it.
+template <class F>
+void timed(LayerTimes* profile, Device device, double* seconds, F&& f) {
+  if (!profile) return f();
+  synchronize(device);
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  synchronize(device);
+  *seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 Tensor filled(const Shape& shape, float value, Device device) {
   Tensor t(shape, DType::float32, device);
   t.fill(value);
@@ -151,7 +164,8 @@ void Plan::forward(bool training, uint64_t step) {
     CallContext& ctx = ctx_[i];
     ctx.training = training;
     ctx.step = step;
-    g.layer->forward(ctx, in_ptrs_[i], values_[i]);
+    timed(profile_, device_, profile_ ? &profile_->forward[i] : nullptr,
+          [&] { g.layer->forward(ctx, in_ptrs_[i], values_[i]); });
     if (g.has_mask) g.layer->compute_mask(ctx, in_ptrs_[i], masks_[i]);
     if (g.layer->activity_regularizer)
       activity_penalty_ += g.layer->activity_regularizer->penalty(values_[i]);
@@ -167,7 +181,9 @@ void Plan::backward(bool accumulate_weights, float loss_scale) {
     // Every consumer has written its part of grads_[i] by now: add the penalty's own.
     if (g.layer->activity_regularizer && grads_[i].defined())
       g.layer->activity_regularizer->add_gradient(values_[i], grads_[i], loss_scale);
-    g.layer->backward(ctx, in_ptrs_[i], values_[i], grads_[i], grad_ptrs_[i]);
+    timed(profile_, device_, profile_ ? &profile_->backward[i] : nullptr, [&] {
+      g.layer->backward(ctx, in_ptrs_[i], values_[i], grads_[i], grad_ptrs_[i]);
+    });
     for (const Accumulate& a : accumulate_[i]) ops::add_inplace(*a.into, *a.from);
   }
 }

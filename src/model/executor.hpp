@@ -11,6 +11,11 @@
 
 namespace fitrun::detail {
 
+/// Seconds per graph node, summed over the steps run while a plan profiles.
+struct LayerTimes {
+  std::vector<double> forward, backward;
+};
+
 class Plan {
  public:
   /// `input_grads`: also compute gradients with respect to the model inputs (nested models,
@@ -44,6 +49,10 @@ class Plan {
   Tensor& host_output_grad(size_t k);
   void upload_output_grads();
 
+  /// While set, forward/backward synchronize the device around every layer and add its time
+  /// to `times` (sized to the graph's nodes); null turns it off.
+  void set_profile(LayerTimes* times) { profile_ = times; }
+
  private:
   struct Accumulate {
     Tensor* from;
@@ -54,6 +63,7 @@ class Plan {
   Device device_;
   std::vector<Tensor> staged_inputs_;             // device copies of host inputs
   std::vector<Tensor> host_outputs_, host_grads_;  // host copies of outputs and their grads
+  LayerTimes* profile_ = nullptr;
   double activity_penalty_ = 0;
   std::vector<Tensor> values_, grads_;
   std::vector<Tensor> masks_;  // Keras masks, defined for nodes whose output carries one

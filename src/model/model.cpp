@@ -1,6 +1,9 @@
 #include "fitrun/model.hpp"
 
+#include <chrono>
+#include <iomanip>
 #include <set>
+#include <sstream>
 
 #include "fitrun/layers/input_layer.hpp"
 #include "fitrun/ops.hpp"
@@ -303,6 +306,54 @@ double Model::train_step(const TensorList& x, const TensorList& y, const Tensor*
   m.optimizer->apply(m.trainable);
   ++m.step;
   return loss;
+}
+
+std::string Model::profile_train_step(const TensorList& x, const TensorList& y, int steps) {
+  Impl& m = *impl_;
+  m.require_compiled(name(), "profile_train_step");
+  train_step(x, y);  // warm-up: plans, primitives, algorithm searches, optimizer slots
+  detail::Plan& p = m.plan(x[0].dim(0));
+  const size_t n = m.graph->nodes.size();
+  detail::LayerTimes t{std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
+  double step_s = 0, update_s = 0;
+  using clock = std::chrono::steady_clock;
+  const auto since = [](clock::time_point t0) {
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  };
+  p.set_profile(&t);
+  for (int s = 0; s < steps; ++s) {
+    synchronize(m.device);
+    auto t0 = clock::now();
+    compute_gradients(x, y);
+    synchronize(m.device);
+    step_s += since(t0);
+    t0 = clock::now();
+    m.optimizer->apply(m.trainable);
+    synchronize(m.device);
+    update_s += since(t0);
+    ++m.step;
+  }
+  p.set_profile(nullptr);
+  const double per = 1000.0 / std::max(steps, 1);
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(3) << std::left << std::setw(40) << "layer (class)"
+     << std::right << std::setw(12) << "forward ms" << std::setw(13) << "backward ms" << "\n";
+  double layers_s = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const detail::GraphNode& g = m.graph->nodes[i];
+    if (g.is_input) continue;
+    layers_s += t.forward[i] + t.backward[i];
+    os << std::left << std::setw(40) << (g.layer->name() + " (" + g.layer->class_name() + ")")
+       << std::right << std::setw(12) << t.forward[i] * per << std::setw(13) << t.backward[i] * per
+       << "\n";
+  }
+  os << std::left << std::setw(40) << "loss, metrics and their copies" << std::right
+     << std::setw(12) << (step_s - layers_s) * per << "\n"
+     << std::left << std::setw(40) << "optimizer update" << std::right << std::setw(12)
+     << update_s * per << "\n"
+     << std::left << std::setw(40) << "step (drained after every layer)" << std::right
+     << std::setw(12) << (step_s + update_s) * per << "\n";
+  return os.str();
 }
 
 Logs Model::train_on_batch(const TensorList& x, const TensorList& y) {

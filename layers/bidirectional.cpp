@@ -84,6 +84,9 @@ Bidirectional::Bidirectional(LayerRef layer, BidirectionalOptions o)
   if (f.go_backwards == b.go_backwards)
     throw ConfigError("Bidirectional: the forward and backward layers must have different "
                       "go_backwards values, both have " + std::string(f.go_backwards ? "true" : "false"));
+  if (f.return_state || b.return_state)
+    throw ConfigError("Bidirectional: return_state (the output followed by both directions' "
+                      "states) is not supported yet; wrap a layer without return_state");
   if (f.return_sequences != b.return_sequences || f.stateful != b.stateful)
     throw ConfigError("Bidirectional: the forward and backward layers must have the same "
                       "return_sequences and stateful values");

@@ -86,8 +86,8 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
         *rate = static_cast<float>(r);
       }
       if (cfg.has("seed")) o.seed = static_cast<uint32_t>(cfg.integer("seed", 0, 0xffffffffLL));
+      o.return_state = cfg.boolean("return_state", false);
       // Not implemented: an error naming the key rather than a silently different model.
-      cfg.require_value("return_state", false);  // layers have one output in fitrun
       cfg.require_value("time_major", false);
       // Implementation hints that do not change the maths.
       cfg.ignore({"unroll", "implementation", "use_cudnn"});

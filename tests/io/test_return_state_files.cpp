@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <fitrun/fitrun.hpp>
+#include <fitrun/layers/bidirectional.hpp>
 #include <fitrun/layers/recurrent.hpp>
 
 #include "io/io_test_helpers.hpp"
@@ -15,8 +16,8 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-/// x (6, 3) → LSTM(4, return_state) → [Dense on concat(h, c), h]; a GRU's state feeds the head
-/// too, so outputs 0 and 1 of two layers are referenced.
+/// x (6, 3) → LSTM(4, return_state) → [Dense on concat(h, c, ...), h, ...]; a GRU's state and a
+/// Bidirectional's backward state feed the head too.
 std::shared_ptr<Model> state_model() {
   set_seed(21);
   clear_session();
@@ -24,7 +25,9 @@ std::shared_ptr<Model> state_model() {
   auto [seq, h, c] =
       LSTM(4, {.return_sequences = true, .name = "enc", .return_state = true}).call_multi<3>(x);
   auto [last, gh] = GRU(3, {.go_backwards = true, .name = "gru", .return_state = true}).call_multi<2>(seq);
-  KerasTensor y = Dense(2, "", {.name = "head"})(Concatenate(-1, "cat")({h, c, gh}));
+  // Bidirectional: [merged, forward h, backward h]; the backward h joins the head.
+  auto bi = Bidirectional(SimpleRNN(2, {.return_state = true}), {.name = "bi"}).call_multi(x);
+  KerasTensor y = Dense(2, "", {.name = "head"})(Concatenate(-1, "cat")({h, c, gh, bi[2]}));
   return std::make_shared<Model>(std::vector<KerasTensor>{x}, std::vector<KerasTensor>{y, h, last},
                                  "states");
 }
@@ -70,6 +73,7 @@ TEST_CASE("Keras 3 configs carry the tensor index of state outputs", "[io][confi
   CHECK(has(R"(["enc", 0, 1])"));
   CHECK(has(R"(["enc", 0, 2])"));
   CHECK(has(R"(["gru", 0, 1])"));
+  CHECK(has(R"(["bi", 0, 2])"));
   bool saw_flag = false;
   for (const auto& l : cfg["layers"])
     if (l["name"] == "enc") {

@@ -1,7 +1,8 @@
 // return_state: SimpleRNN/LSTM/GRU calls that give [output, h] / [output, h, c] — the final
 // states against the naive reference (go_backwards, masks), gradients through the state
-// outputs (layers alone and inside models that use only a state), the functional API's
-// multi-output calls and their errors, and a model reading the states that learns.
+// outputs (layers alone and inside models that use only a state), Bidirectional's
+// [output, forward states, backward states], the functional API's multi-output calls and their
+// errors, and a model reading the states that learns.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -236,8 +237,11 @@ TEST_CASE("multi-output calls in the functional API", "[sequence][rnn][state][ap
   CHECK_THAT(message([&] { Sequential({Input({5, 3}), LSTM(2, {.return_state = true})}); }),
              Catch::Contains("gives 3 outputs (return_state); every layer of a Sequential must "
                              "give one: use the functional API"));
-  CHECK_THAT(message([&] { Bidirectional(LSTM(2, {.return_state = true})); }),
-             Catch::Contains("Bidirectional: return_state"));
+  CHECK_THAT(message([&] {
+               Bidirectional(LSTM(2, {.return_state = true}),
+                             {.backward_layer = LSTM(2, {.go_backwards = true})});
+             }),
+             Catch::Contains("must have the same return_sequences, return_state and stateful"));
   CHECK_THAT(message([&] { TimeDistributed(GRU(2, {.name = "g", .return_state = true})); }),
              Catch::Contains("TimeDistributed: the wrapped layer \"g\" gives 2 outputs"));
 
@@ -271,4 +275,68 @@ TEST_CASE("a classifier on an LSTM's final states learns UCI digits",
   Logs r = model.evaluate(rows(test.x), {test.y, test.y}, {.verbose = 0});
   INFO("test accuracy " << r["digit_accuracy"]);
   CHECK(r["digit_accuracy"] >= 0.93);
+}
+
+TEST_CASE("Bidirectional with return_state gives both directions' states",
+          "[sequence][bidirectional][state]") {
+  const Tensor x = Tensor::uniform({2, 4, 3}, -1.f, 1.f, 31);
+  const Tensor mask = Tensor::from_vector({1.f, 1.f, 1.f, 0.f, 0.f, 1.f, 1.f, 1.f}, {2, 4});
+  const Case cases[] = {{"SimpleRNN", RNN::Cell::simple, true, false, false},
+                        {"LSTM sequences", RNN::Cell::lstm, true, true, false},
+                        {"GRU", RNN::Cell::gru, true, false, false},
+                        {"GRU reset_before sequences", RNN::Cell::gru, false, true, false}};
+  for (const Case& c : cases) {
+    for (const bool masked : {false, true}) {
+      SECTION(std::string(c.what) + (masked ? ", masked" : "")) {
+        Bidirectional bi(make(c, 3), {.merge_mode = "sum"});
+        bi.ensure_built({x.shape()});
+        randomize(bi, 70);
+        const int states = c.cell == RNN::Cell::lstm ? 2 : 1;
+        REQUIRE(bi.num_outputs() == 1 + 2 * states);
+        const std::vector<Shape> shapes = bi.compute_output_shapes({x.shape()});
+        for (int k = 1; k <= 2 * states; ++k) CHECK(shapes[size_t(k)] == Shape{2, 3});
+
+        std::vector<Tensor> outs;
+        std::vector<Tensor*> ptrs;
+        for (const Shape& s : shapes) outs.emplace_back(s);
+        for (auto& t : outs) ptrs.push_back(&t);
+        CallContext ctx;
+        ctx.input_masks = {masked ? &mask : nullptr};
+        bi.forward_multi(ctx, {&x}, ptrs);
+        // Each direction's states are its inner layer's, run on its own.
+        for (int dir = 0; dir < 2; ++dir) {
+          auto& inner = static_cast<RNN&>(dir == 0 ? *bi.forward_layer() : *bi.backward_layer());
+          FinalStates st;
+          reference(inner, x, masked ? &mask : nullptr, nullptr, nullptr, &st);
+          check_close(outs[size_t(1 + dir * states)], st.h, 1e-4, 1e-5);
+          if (states == 2) check_close(outs[size_t(2 + dir * states)], st.c, 1e-4, 1e-5);
+        }
+        // The merged output is the one without return_state.
+        Tensor plain(shapes[0]);
+        CallContext ctx1;
+        ctx1.input_masks = ctx.input_masks;
+        bi.forward(ctx1, {&x}, plain);
+        CHECK(plain.to_vector() == outs[0].to_vector());
+        if (!masked) require_gradients(bi, {x}, {.epsilon = 1e-2, .tolerance = 2e-2});
+      }
+    }
+  }
+}
+
+TEST_CASE("a model on Bidirectional states round-trips its config",
+          "[sequence][bidirectional][state][config]") {
+  set_seed(8);
+  KerasTensor x = Input({4, 3});
+  auto outs = Bidirectional(LSTM(3, {.return_state = true})).call_multi(x);
+  REQUIRE(outs.size() == 5);
+  KerasTensor y = Dense(2)(Concatenate()({outs[1], outs[4]}));  // forward h, backward c
+  Model model({x}, {y, outs[0]});
+  auto back = model_from_json(model.to_json());
+  CHECK(back->to_json() == model.to_json());
+  const auto a = model.weights(), b = back->weights();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) b[i]->value.copy_from(a[i]->value);
+  const Tensor data = Tensor::uniform({3, 4, 3}, -1.f, 1.f, 9);
+  const TensorList p = model.predict(data, {.verbose = 0}), q = back->predict(data, {.verbose = 0});
+  for (size_t k = 0; k < 2; ++k) CHECK(p[k].to_vector() == q[k].to_vector());
 }

@@ -46,7 +46,8 @@ struct RNNOptions {
   bool stateful = false;
   /// Keras' return_state: a call gives [output, h] (LSTM: [output, h, c]), the final state(s)
   /// (batch, units) after the last step (masked steps carry them); call the layer with
-  /// call_multi (see docs/sequence-layers.md). Not inside a Bidirectional yet.
+  /// call_multi (see docs/sequence-layers.md). Inside a Bidirectional: [output, forward
+  /// states..., backward states...].
   bool return_state = false;
 };
 

@@ -99,6 +99,9 @@ Plan::Plan(const Graph& graph, int64_t batch, bool input_grads)
       }
     }
   }
+  // A call's output that nothing reads keeps a zero gradient, only its activity penalty's.
+  unwritten_grad_.resize(n);
+  for (size_t v = 0; v < n; ++v) unwritten_grad_[v] = grads_[v].defined() && !written[v];
   // Layers that never receive a gradient keep zero gradients rather than stale ones.
   for (const auto& layer : graph.layers)
     if (!layer_written[layer.get()])
@@ -133,10 +136,12 @@ void Plan::backward(bool accumulate_weights, float loss_scale) {
     ctx.accumulate_grads = accumulate_weights || !first_weight_write_[i];
     // Every consumer has written its part of the output gradients by now: add the penalty's.
     if (g.layer->activity_regularizer)
-      for (int o : g.outputs)
-        if (grads_[static_cast<size_t>(o)].defined())
-          g.layer->activity_regularizer->add_gradient(values_[static_cast<size_t>(o)],
-                                                      grads_[static_cast<size_t>(o)], loss_scale);
+      for (int o : g.outputs) {
+        const auto v = static_cast<size_t>(o);
+        if (!grads_[v].defined()) continue;
+        if (unwritten_grad_[v]) grads_[v].fill(0);  // not last step's penalty gradient
+        g.layer->activity_regularizer->add_gradient(values_[v], grads_[v], loss_scale);
+      }
     g.layer->backward_multi(ctx, in_ptrs_[i], out_cptrs_[i], out_grad_ptrs_[i], grad_ptrs_[i]);
     for (const Accumulate& a : accumulate_[i]) ops::add_inplace(*a.into, *a.from);
   }

@@ -206,6 +206,39 @@ TEST_CASE("a model that uses only a state gets its gradients through it",
   }
 }
 
+TEST_CASE("an activity regularizer sees every output, unused ones too, step after step",
+          "[sequence][rnn][state][model]") {
+  set_seed(7);
+  KerasTensor x = Input({3, 2});
+  // c and the last output are unused: only their activity penalty reaches them.
+  auto [y, h, c] = LSTM(3, {.activity_regularizer = regularizers::L2(0.1), .return_state = true})
+                       .call_multi<3>(x);
+  Model model({x}, {Dense(1)(h)});
+  model.compile("sgd", "mse");
+  const Tensor data = Tensor::uniform({4, 3, 2}, -1.f, 1.f, 3);
+  const Tensor target = Tensor::uniform({4, 1}, -1.f, 1.f, 4);
+  const double loss1 = model.compute_gradients(data, target);
+  std::vector<Tensor> first;
+  for (const auto& w : model.trainable_weights()) first.push_back(w->grad.clone());
+  const double loss2 = model.compute_gradients(data, target);
+  CHECK(loss1 == loss2);
+  const auto ws = model.trainable_weights();
+  for (size_t k = 0; k < ws.size(); ++k) CHECK(ws[k]->grad.to_vector() == first[k].to_vector());
+  // The penalty covers the three outputs: 0.1 Σ y² + 0.1 Σ h² + 0.1 Σ c² (y == h here).
+  const TensorList p = model.predict(data, {.verbose = 0});
+  auto sq = [](const Tensor& t) {
+    double s = 0;
+    for (float v : t.to_vector()) s += double(v) * v;
+    return s;
+  };
+  double mse = 0;
+  for (int64_t i = 0; i < 4; ++i) mse += std::pow(p[0].flat(i) - target.flat(i), 2) / 4;
+  // The states through a second model on the same layer call.
+  Model states({x}, {h, c});
+  const TensorList hc = states.predict(data, {.verbose = 0});
+  CHECK(loss1 == Approx(mse + 0.1 * (2 * sq(hc[0]) + sq(hc[1]))).epsilon(1e-5));
+}
+
 TEST_CASE("multi-output calls in the functional API", "[sequence][rnn][state][api]") {
   set_seed(6);
   KerasTensor x = Input({5, 3});

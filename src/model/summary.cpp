@@ -133,9 +133,16 @@ std::string Model::summary_string(int line_length) const {
     first = false;
     std::string shape = n.shape.to_string();
     if (n.outputs.size() > 1) {  // Keras lists a call's outputs: [(None, 8), (None, 4)]
+      std::vector<std::string> shapes;
+      size_t chars = 2;
+      for (int o : n.outputs) {
+        shapes.push_back(g.nodes[static_cast<size_t>(o)].shape.to_string());
+        chars += shapes.back().size() + 2;
+      }
+      // On one line when it fits the column, else one output per line (as Keras wraps it).
+      const std::string sep = chars <= t.widths[1] ? ", " : ",\n ";
       shape = "[";
-      for (size_t k = 0; k < n.outputs.size(); ++k)
-        shape += (k ? ", " : "") + g.nodes[static_cast<size_t>(n.outputs[k])].shape.to_string();
+      for (size_t k = 0; k < shapes.size(); ++k) shape += (k ? sep : "") + shapes[k];
       shape += "]";
     }
     std::vector<std::string> cells = {n.layer->name() + " (" + n.layer->class_name() + ")",

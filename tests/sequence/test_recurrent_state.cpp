@@ -376,3 +376,39 @@ TEST_CASE("a model on Bidirectional states round-trips its config",
   const TensorList p = model.predict(data, {.verbose = 0}), q = back->predict(data, {.verbose = 0});
   for (size_t k = 0; k < 2; ++k) CHECK(p[k].to_vector() == q[k].to_vector());
 }
+
+TEST_CASE("an encoder model giving its states nests as a layer with several outputs",
+          "[sequence][rnn][state][model]") {
+  set_seed(9);
+  KerasTensor x = Input({4, 3}, {.name = "tokens"});
+  auto [seq, h, c] =
+      LSTM(3, {.return_sequences = true, .return_state = true}).call_multi<3>(x);
+  auto encoder = std::make_shared<Model>(std::vector<KerasTensor>{x},
+                                         std::vector<KerasTensor>{seq, h, c}, "encoder");
+  CHECK(encoder->num_outputs() == 3);
+  KerasTensor x2 = Input({4, 3}, {.name = "outer_in"});
+  std::vector<KerasTensor> enc = encoder->call_multi(x2);
+  REQUIRE(enc.size() == 3);
+  CHECK(enc[0].shape() == Shape{-1, 4, 3});
+  CHECK(enc[2].shape() == Shape{-1, 3});
+  KerasTensor y = Dense(2)(Concatenate()({enc[1], enc[2]}));
+  Model outer({x2}, {y, enc[0]});
+  randomize(outer, 80);
+  // The nested call gives the encoder's own outputs.
+  const Tensor data = Tensor::uniform({3, 4, 3}, -1.f, 1.f, 10);
+  const TensorList direct = encoder->predict(data, {.verbose = 0});
+  const TensorList nested = outer.predict(data, {.verbose = 0});
+  CHECK(nested[1].to_vector() == direct[0].to_vector());
+  // Gradients through the nested model's state outputs (the outer model as one layer whose
+  // loss reads the head only).
+  Model head_only({x2}, y);
+  require_gradients(head_only, {data}, {.epsilon = 1e-2, .tolerance = 2e-2});
+  // A config round trip keeps which of the encoder's outputs feeds what.
+  auto back = model_from_json(outer.to_json());
+  CHECK(back->to_json() == outer.to_json());
+  const auto a = outer.weights(), b = back->weights();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) b[i]->value.copy_from(a[i]->value);
+  const TensorList again = back->predict(data, {.verbose = 0});
+  for (size_t k = 0; k < 2; ++k) CHECK(again[k].to_vector() == nested[k].to_vector());
+}

@@ -20,7 +20,19 @@ struct Inner {
   CallContext fwd, bwd;
   std::vector<const Tensor*> x{nullptr};
   std::vector<Tensor*> dx{nullptr};
+  // return_state: each direction's [output, states...], and their gradients.
+  std::vector<Tensor*> f_out, b_out;
+  std::vector<const Tensor*> f_cout, b_cout, f_grad, b_grad;
 };
+
+/// `all` = [merged, forward states..., backward states...]: `dir`'s [inner output, its states].
+template <class P>
+void direction(std::vector<P>& into, P inner_output, const std::vector<P>& all, bool backward) {
+  const size_t states = (all.size() - 1) / 2;
+  into.resize(1 + states);
+  into[0] = inner_output;
+  for (size_t k = 0; k < states; ++k) into[1 + k] = all[1 + (backward ? states : 0) + k];
+}
 
 const RNN& expect_rnn(const Layer& l, const char* what) {
   const auto* rnn = dynamic_cast<const RNN*>(&l);
@@ -84,9 +96,10 @@ Bidirectional::Bidirectional(LayerRef layer, BidirectionalOptions o)
   if (f.go_backwards == b.go_backwards)
     throw ConfigError("Bidirectional: the forward and backward layers must have different "
                       "go_backwards values, both have " + std::string(f.go_backwards ? "true" : "false"));
-  if (f.return_sequences != b.return_sequences || f.stateful != b.stateful)
+  if (f.return_sequences != b.return_sequences || f.stateful != b.stateful ||
+      f.return_state != b.return_state)
     throw ConfigError("Bidirectional: the forward and backward layers must have the same "
-                      "return_sequences and stateful values");
+                      "return_sequences, return_state and stateful values");
   return_sequences_ = f.return_sequences;
   supports_masking_ = true;
 }
@@ -97,6 +110,18 @@ Shape Bidirectional::compute_output_shape(const std::vector<Shape>& s) const {
   backward_->compute_output_shape(s);  // validates the backward layer too
   if (merge_mode_ == "concat") out.back() *= 2;
   return Shape(out);
+}
+
+int Bidirectional::num_outputs() const {
+  return 1 + 2 * (forward_->num_outputs() - 1);
+}
+
+std::vector<Shape> Bidirectional::compute_output_shapes(const std::vector<Shape>& s) const {
+  std::vector<Shape> out = {compute_output_shape(s)};
+  const std::vector<Shape> f = forward_->compute_output_shapes(s), b = backward_->compute_output_shapes(s);
+  out.insert(out.end(), f.begin() + 1, f.end());
+  out.insert(out.end(), b.begin() + 1, b.end());
+  return out;
 }
 
 void Bidirectional::build(const std::vector<Shape>& s) {
@@ -130,7 +155,31 @@ bool Bidirectional::produces_mask(const std::vector<bool>& in) const {
 
 void Bidirectional::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                             Tensor& y) {
-  const Tensor& x = *inputs[0];
+  run_forward(ctx, *inputs[0], y, nullptr);
+}
+
+void Bidirectional::forward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                                  const std::vector<Tensor*>& outputs) {
+  run_forward(ctx, *inputs[0], *outputs[0], outputs.size() > 1 ? &outputs : nullptr);
+}
+
+void Bidirectional::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                             const Tensor& y, const Tensor& dy,
+                             const std::vector<Tensor*>& grad_inputs) {
+  run_backward(ctx, *inputs[0], y, dy, nullptr, nullptr, grad_inputs[0]);
+}
+
+void Bidirectional::backward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                                   const std::vector<const Tensor*>& outputs,
+                                   const std::vector<const Tensor*>& grad_outputs,
+                                   const std::vector<Tensor*>& grad_inputs) {
+  const bool states = outputs.size() > 1;
+  run_backward(ctx, *inputs[0], *outputs[0], *grad_outputs[0], states ? &outputs : nullptr,
+               states ? &grad_outputs : nullptr, grad_inputs[0]);
+}
+
+void Bidirectional::run_forward(CallContext& ctx, const Tensor& x, Tensor& y,
+                                const std::vector<Tensor*>* outputs) {
   Inner& inner = ctx.state<Inner>();
   for (CallContext* c : {&inner.fwd, &inner.bwd}) {
     c->training = ctx.training;
@@ -141,8 +190,15 @@ void Bidirectional::forward(CallContext& ctx, const std::vector<const Tensor*>& 
   const Shape s = inner_shape(y.shape());
   Tensor yf = ctx.scratch(kYF, s), yb = ctx.scratch(kYB, s);
   inner.x[0] = &x;
-  forward_->forward(inner.fwd, inner.x, yf);
-  backward_->forward(inner.bwd, inner.x, yb);
+  if (outputs) {  // return_state: each direction writes its states into this call's outputs
+    direction(inner.f_out, &yf, *outputs, false);
+    direction(inner.b_out, &yb, *outputs, true);
+    forward_->forward_multi(inner.fwd, inner.x, inner.f_out);
+    backward_->forward_multi(inner.bwd, inner.x, inner.b_out);
+  } else {
+    forward_->forward(inner.fwd, inner.x, yf);
+    backward_->forward(inner.bwd, inner.x, yb);
+  }
 
   const auto [n, steps, u] = dims_of(yf, return_sequences_);
   const Tensor* mask = return_sequences_ ? ctx.input_mask(0) : nullptr;
@@ -170,10 +226,9 @@ void Bidirectional::forward(CallContext& ctx, const std::vector<const Tensor*>& 
     }
 }
 
-void Bidirectional::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
-                             const Tensor& y, const Tensor& dy,
-                             const std::vector<Tensor*>& grad_inputs) {
-  const Tensor& x = *inputs[0];
+void Bidirectional::run_backward(CallContext& ctx, const Tensor& x, const Tensor& y,
+                                 const Tensor& dy, const std::vector<const Tensor*>* outputs,
+                                 const std::vector<const Tensor*>* grad_outputs, Tensor* dx) {
   Inner& inner = ctx.state<Inner>();
   for (CallContext* c : {&inner.fwd, &inner.bwd}) {
     c->accumulate_grads = ctx.accumulate_grads;
@@ -215,18 +270,30 @@ void Bidirectional::backward(CallContext& ctx, const std::vector<const Tensor*>&
       }
     }
 
-  Tensor* dx = grad_inputs[0];
   inner.x[0] = &x;
   inner.dx[0] = dx;
-  forward_->backward(inner.fwd, inner.x, yf, dyf, inner.dx);
+  // Each direction's backward, with its states' gradients under return_state.
+  auto run_inner = [&](Layer& layer, CallContext& c, const Tensor& yi, const Tensor& dyi,
+                       bool backward_dir) {
+    if (!outputs) {
+      layer.backward(c, inner.x, yi, dyi, inner.dx);
+      return;
+    }
+    auto& outs = backward_dir ? inner.b_cout : inner.f_cout;
+    auto& grads = backward_dir ? inner.b_grad : inner.f_grad;
+    direction(outs, &yi, *outputs, backward_dir);
+    direction(grads, &dyi, *grad_outputs, backward_dir);
+    layer.backward_multi(c, inner.x, outs, grads, inner.dx);
+  };
+  run_inner(*forward_, inner.fwd, yf, dyf, false);
   if (!dx) {
-    backward_->backward(inner.bwd, inner.x, yb, dyb, inner.dx);
+    run_inner(*backward_, inner.bwd, yb, dyb, true);
     return;
   }
   // The backward layer's input gradient goes to scratch, then adds to the forward one's.
   Tensor dx_back = ctx.scratch(kDX, x.shape());
   inner.dx[0] = &dx_back;
-  backward_->backward(inner.bwd, inner.x, yb, dyb, inner.dx);
+  run_inner(*backward_, inner.bwd, yb, dyb, true);
   ops::add_inplace(*dx, dx_back);
 }
 

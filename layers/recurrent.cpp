@@ -116,9 +116,12 @@ Dropouts dropouts(CallContext& ctx, const RNNOptions& o, uint32_t seed, int64_t 
 /// The fused oneDNN kernel a call runs on (layers/recurrent_fused.cpp), if any: a call that
 /// needs no step loop (RNN::needs_step_loop: no mask, no dropout in training, not stateful)
 /// with Keras' default activations (SimpleRNN: tanh or relu). Other calls take the step loop.
+/// return_state also takes the step loop: the fused kernel has the final h (dst_iter) but the
+/// LSTM's final c and the states' gradients would need more of ops::rnn_forward/rnn_backward,
+/// while the step loop has all states at hand.
 std::optional<ops::RNNConfig> fused_config(RNN::Cell cell, const RNNOptions& o, ActivationFn act,
                                            ActivationFn recurrent_act, bool needs_step_loop) {
-  if (needs_step_loop || !ops::fused_rnn_enabled()) return std::nullopt;
+  if (needs_step_loop || o.return_state || !ops::fused_rnn_enabled()) return std::nullopt;
   const bool gates_ok = act == ActivationFn::tanh && recurrent_act == ActivationFn::sigmoid;
   ops::RNNConfig c{ops::RNNCell::lstm, o.go_backwards, o.return_sequences};
   switch (cell) {
@@ -177,6 +180,17 @@ Shape RNN::compute_output_shape(const std::vector<Shape>& s) const {
   return Shape{s[0].dim(0), units_};
 }
 
+int RNN::num_outputs() const {
+  if (!options_.return_state) return 1;
+  return cell_ == Cell::lstm ? 3 : 2;
+}
+
+std::vector<Shape> RNN::compute_output_shapes(const std::vector<Shape>& s) const {
+  std::vector<Shape> out = {compute_output_shape(s)};
+  for (int k = 1; k < num_outputs(); ++k) out.push_back(Shape{s[0].dim(0), units_});
+  return out;
+}
+
 void RNN::build(const std::vector<Shape>& s) {
   const int64_t in = s[0].dim(2), g = gates() * units_;
   // Keras names the weights after the cell: lstm/lstm_cell/kernel.
@@ -210,7 +224,16 @@ bool RNN::produces_mask(const std::vector<bool>& in) const {
 }
 
 void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Tensor& y) {
-  const Tensor& x = *inputs[0];
+  run_forward(ctx, *inputs[0], y, nullptr, nullptr);
+}
+
+void RNN::forward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                        const std::vector<Tensor*>& outputs) {
+  run_forward(ctx, *inputs[0], *outputs[0], outputs.size() > 1 ? outputs[1] : nullptr,
+              outputs.size() > 2 ? outputs[2] : nullptr);
+}
+
+void RNN::run_forward(CallContext& ctx, const Tensor& x, Tensor& y, Tensor* h_out, Tensor* c_out) {
   const int64_t n = x.dim(0), steps = x.dim(1), in = x.dim(2), u = units_, g = gates() * u;
   const Tensor* mask = ctx.input_mask(0);
   if (const auto fc =
@@ -350,6 +373,9 @@ void RNN::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Te
   } else {
     y.copy_from(step_view(h, steps));
   }
+  // The final states, as Keras: what the last step left (masked steps carried them over).
+  if (h_out) h_out->copy_from(step_view(h, steps));
+  if (c_out) c_out->copy_from(step_view(c, steps));
   if (options_.stateful) {
     state_h_.copy_from(step_view(h, steps));
     if (lstm) state_c_.copy_from(step_view(c, steps));
@@ -363,13 +389,26 @@ void RNN::reset_states() {
 
 void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& y,
                    const Tensor& dy, const std::vector<Tensor*>& grad_inputs) {
-  const Tensor& x = *inputs[0];
+  run_backward(ctx, *inputs[0], y, dy, nullptr, nullptr, grad_inputs[0]);
+}
+
+void RNN::backward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                         const std::vector<const Tensor*>& outputs,
+                         const std::vector<const Tensor*>& grad_outputs,
+                         const std::vector<Tensor*>& grad_inputs) {
+  run_backward(ctx, *inputs[0], *outputs[0], *grad_outputs[0],
+               grad_outputs.size() > 1 ? grad_outputs[1] : nullptr,
+               grad_outputs.size() > 2 ? grad_outputs[2] : nullptr, grad_inputs[0]);
+}
+
+void RNN::run_backward(CallContext& ctx, const Tensor& x, const Tensor& y, const Tensor& dy,
+                       const Tensor* dh_out, const Tensor* dc_out, Tensor* dx_out) {
   const int64_t n = x.dim(0), steps = x.dim(1), in = x.dim(2), u = units_, g = gates() * u;
   const Tensor* mask = ctx.input_mask(0);
   if (const auto fc =
           fused_config(cell_, options_, act_, recurrent_act_, needs_step_loop(ctx))) {
     fused_rnn::backward(ctx, *fc, x, *kernel_, *recurrent_kernel_, bias_.get(), trainable, y, dy,
-                        grad_inputs[0]);
+                        dx_out);
     return;
   }
   const bool gru = cell_ == Cell::gru, lstm = cell_ == Cell::lstm;
@@ -388,8 +427,11 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
   Tensor dh_tmp = ctx.scratch(kDHTmp, {n, u});
   Tensor db = ctx.scratch(kDB, {gru_before ? steps : 1, n, g});
   Tensor db_vec = ctx.scratch(kDBVec, {n, u});
-  dh.fill(0);
-  dc.fill(0);
+  // Backpropagation through time starts from the final states' gradients (return_state).
+  if (dh_out) dh.copy_from(*dh_out);
+  else dh.fill(0);
+  if (dc_out) dc.copy_from(*dc_out);
+  else dc.fill(0);
   if (gru_before) db.fill(0);
   const Dropouts drop = dropouts(ctx, options_, noise_seed_, gates(), n, in, u, false);
   MaskedMatmul rec_mm;
@@ -523,8 +565,8 @@ void RNN::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, c
       ops::dense_backward_weights(b.reshape({steps * n, u}), db.reshape({steps * n, g}),
                                   recurrent_kernel_->grad, none, true);
   }
-  if (grad_inputs[0]) {
-    Tensor dx = grad_inputs[0]->reshape({n * steps, in});
+  if (dx_out) {
+    Tensor dx = dx_out->reshape({n * steps, in});
     if (drop.input) in_mm.backward_data(dxw, dx);
     else ops::dense_backward_data(dxw, kernel_->value, dx);
   }
@@ -559,7 +601,7 @@ json RNN::get_config() const {
   const bool random = options_.dropout > 0.f || options_.recurrent_dropout > 0.f;
   c["seed"] = options_.seed || random ? json(noise_seed_) : json(nullptr);
   c["return_sequences"] = options_.return_sequences;
-  c["return_state"] = false;
+  c["return_state"] = options_.return_state;
   c["go_backwards"] = options_.go_backwards;
   c["stateful"] = options_.stateful;
   c["unroll"] = false;

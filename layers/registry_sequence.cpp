@@ -86,8 +86,8 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
         *rate = static_cast<float>(r);
       }
       if (cfg.has("seed")) o.seed = static_cast<uint32_t>(cfg.integer("seed", 0, 0xffffffffLL));
+      o.return_state = cfg.boolean("return_state", false);
       // Not implemented: an error naming the key rather than a silently different model.
-      cfg.require_value("return_state", false);  // layers have one output in fitrun
       cfg.require_value("time_major", false);
       // Implementation hints that do not change the maths.
       cfg.ignore({"unroll", "implementation", "use_cudnn"});
@@ -138,7 +138,7 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
   };
   // Keras' Attention and AdditiveAttention. use_causal_mask and return_attention_scores are
   // call arguments in Keras; fitrun reads the first as a layer option (tf.keras 2 wrote it
-  // as "causal") and refuses the second, since a fitrun layer has one output.
+  // as "causal") and refuses the second (not implemented; it would be a second output).
   auto dropout_rate = [](const ConfigReader& cfg) {
     const double rate = cfg.number("dropout", 0.0, 0.0, 1.0);
     if (rate >= 1.0) cfg.expected("dropout", "a number in [0, 1)");
@@ -184,8 +184,8 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
     BidirectionalOptions o;
     o.name = cfg.name();
     if (c.contains("merge_mode") && c["merge_mode"].is_null())
-      cfg.fail("merge_mode", "null (the two outputs as a list) is not supported: fitrun layers "
-                             "have one output; use \"concat\", \"sum\", \"mul\" or \"ave\"");
+      cfg.fail("merge_mode", "null (the two outputs as a list) is not supported; use "
+                             "\"concat\", \"sum\", \"mul\" or \"ave\"");
     o.merge_mode = cfg.choice("merge_mode", "concat", {"concat", "sum", "mul", "ave"});
     LayerPtr layer = wrapped_layer(cfg, "layer");
     if (cfg.has("backward_layer")) o.backward_layer = wrapped_layer(cfg, "backward_layer");

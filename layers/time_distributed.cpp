@@ -20,6 +20,9 @@ struct Inner {
 TimeDistributed::TimeDistributed(LayerRef layer, std::string name)
     : LayerOf<TimeDistributed>(std::move(name)), layer_(layer.ptr()) {
   if (!layer_) throw ConfigError("TimeDistributed: the wrapped layer is null");
+  if (layer_->num_outputs() != 1)
+    throw ConfigError("TimeDistributed: the wrapped layer \"" + layer_->name() + "\" gives " +
+                      std::to_string(layer_->num_outputs()) + " outputs; it must give one");
   supports_masking_ = true;
 }
 

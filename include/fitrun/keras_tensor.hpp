@@ -1,6 +1,7 @@
 #pragma once
 // KerasTensor: a symbolic tensor of the functional API. It carries a shape (batch dimension
-// -1) and remembers which layer call produced it, so Model(inputs, outputs) can find the graph.
+// -1) and remembers which layer call produced it and which of that call's outputs it is
+// (Keras' [layer, node_index, tensor_index]), so Model(inputs, outputs) can find the graph.
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,18 +19,23 @@ struct Node {
   std::shared_ptr<Layer> layer;
   std::vector<KerasTensor> inputs;
   int call_index = 0;  // the layer's n-th call
+  /// The shapes of the call's outputs (one for most layers; Layer::num_outputs() of them).
+  std::vector<Shape> output_shapes;
 };
 
 class KerasTensor {
  public:
   KerasTensor() = default;
-  KerasTensor(Shape shape, DType dtype, std::shared_ptr<Node> node);
+  KerasTensor(Shape shape, DType dtype, std::shared_ptr<Node> node, int tensor_index = 0);
 
   const Shape& shape() const;
   DType dtype() const;
   const std::shared_ptr<Node>& node() const;
   /// The producing layer (an InputLayer for model inputs).
   Layer* layer() const;
+  /// Which output of its layer call this is: 0, or k for the k-th extra output (the states
+  /// of a recurrent layer with return_state).
+  int tensor_index() const;
   bool defined() const { return v_ != nullptr; }
   /// Identity of the value (two copies of one KerasTensor compare equal).
   const void* id() const { return v_.get(); }
@@ -40,6 +46,7 @@ class KerasTensor {
     Shape shape;
     DType dtype;
     std::shared_ptr<Node> node;
+    int tensor_index = 0;
   };
   std::shared_ptr<Value> v_;
 };

@@ -4,7 +4,11 @@
 //
 // Writing a layer: derive from LayerOf<YourLayer>, implement class_name, compute_output_shape,
 // forward and backward (and build to create weights, get_config to be saved). Check it with
-// fitrun::testing::check_gradients.
+// fitrun::testing::check_gradients. A layer whose call gives several tensors (a recurrent layer
+// with return_state) also overrides num_outputs, compute_output_shapes, forward_multi and
+// backward_multi; everything else keeps the one-output functions.
+#include <array>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -129,6 +133,23 @@ class Layer : public std::enable_shared_from_this<Layer> {
                         const Tensor& output, const Tensor& grad_output,
                         const std::vector<Tensor*>& grad_inputs) = 0;
 
+  // ---- several outputs (Keras returns a list: LSTM(return_state=True)(x) is [output, h, c]) ----
+  /// How many tensors one call gives; 1 unless a layer overrides it (and the three below).
+  virtual int num_outputs() const { return 1; }
+  /// The shapes of all outputs, num_outputs() of them, output 0 first. Default:
+  /// {compute_output_shape(input_shapes)}. Throws ShapeError as compute_output_shape.
+  virtual std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const;
+  /// forward() for every output: outputs[k] is preallocated with compute_output_shapes()[k].
+  /// Default: forward(ctx, inputs, *outputs[0]).
+  virtual void forward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                             const std::vector<Tensor*>& outputs);
+  /// backward() given dL/d(output k) for every output (all defined; zeros for an output that
+  /// nothing reads). Default: backward(ctx, inputs, *outputs[0], *grad_outputs[0], grad_inputs).
+  virtual void backward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                              const std::vector<const Tensor*>& outputs,
+                              const std::vector<const Tensor*>& grad_outputs,
+                              const std::vector<Tensor*>& grad_inputs);
+
   /// Keras' get_config(): {"name": ..., "trainable": ..., layer arguments...}.
   virtual json get_config() const;
 
@@ -145,11 +166,39 @@ class Layer : public std::enable_shared_from_this<Layer> {
 
   // ---- the functional API ----
   /// Calls the layer on graph tensors, creating a node: Dense(8)(x). A layer called more than
-  /// once shares its weights between calls.
+  /// once shares its weights between calls. Requires num_outputs() == 1 (else a ConfigError
+  /// pointing to call_multi).
   KerasTensor operator()(const KerasTensor& input) &;
   KerasTensor operator()(const std::vector<KerasTensor>& inputs) &;
   KerasTensor operator()(const KerasTensor& input) &&;
   KerasTensor operator()(const std::vector<KerasTensor>& inputs) &&;
+  /// The same call, giving all num_outputs() outputs in Keras' order:
+  ///   std::vector<KerasTensor> outs = LSTM(8, {.return_state = true}).call_multi(x);  // y, h, c
+  /// call_multi<N> gives a std::array for structured bindings (a ConfigError naming the layer
+  /// unless N == num_outputs()):
+  ///   auto [y, h, c] = LSTM(8, {.return_state = true}).call_multi<3>(x);
+  std::vector<KerasTensor> call_multi(const KerasTensor& input) &;
+  std::vector<KerasTensor> call_multi(const std::vector<KerasTensor>& inputs) &;
+  std::vector<KerasTensor> call_multi(const KerasTensor& input) &&;
+  std::vector<KerasTensor> call_multi(const std::vector<KerasTensor>& inputs) &&;
+  template <size_t N> std::array<KerasTensor, N> call_multi(const KerasTensor& input) & {
+    expect_outputs(N, "call_multi<N>");
+    return to_array<N>(call_multi(input));
+  }
+  template <size_t N> std::array<KerasTensor, N> call_multi(const KerasTensor& input) && {
+    expect_outputs(N, "call_multi<N>");
+    return to_array<N>(std::move(*this).call_multi(input));
+  }
+  template <size_t N>
+  std::array<KerasTensor, N> call_multi(const std::vector<KerasTensor>& inputs) & {
+    expect_outputs(N, "call_multi<N>");
+    return to_array<N>(call_multi(inputs));
+  }
+  template <size_t N>
+  std::array<KerasTensor, N> call_multi(const std::vector<KerasTensor>& inputs) && {
+    expect_outputs(N, "call_multi<N>");
+    return to_array<N>(std::move(*this).call_multi(inputs));
+  }
   /// Number of times this layer has been called on graph tensors.
   int call_count() const { return call_count_; }
 
@@ -178,7 +227,17 @@ class Layer : public std::enable_shared_from_this<Layer> {
   bool supports_masking_ = false;
 
  private:
-  KerasTensor call_shared(std::shared_ptr<Layer> self, const std::vector<KerasTensor>& inputs);
+  std::vector<KerasTensor> call_shared(std::shared_ptr<Layer> self,
+                                       const std::vector<KerasTensor>& inputs);
+  /// The layer that joins the graph: this one, or a moved copy of a temporary.
+  std::shared_ptr<Layer> graph_self(bool temporary);
+  /// Throws a ConfigError unless the layer has exactly `n` outputs (`how`: the call used).
+  void expect_outputs(size_t n, const char* how) const;
+  template <size_t N> static std::array<KerasTensor, N> to_array(std::vector<KerasTensor> outs) {
+    std::array<KerasTensor, N> a;
+    for (size_t k = 0; k < N; ++k) a[k] = std::move(outs[k]);
+    return a;
+  }
 
   mutable std::string name_;
   std::vector<VariablePtr> weights_;
@@ -209,6 +268,10 @@ class Shared : public std::shared_ptr<L> {
   explicit Shared(std::shared_ptr<L> p) : std::shared_ptr<L>(std::move(p)) {}
   KerasTensor operator()(const KerasTensor& x) const { return (*this->get())(x); }
   KerasTensor operator()(const std::vector<KerasTensor>& xs) const { return (*this->get())(xs); }
+  std::vector<KerasTensor> call_multi(const KerasTensor& x) const { return this->get()->call_multi(x); }
+  std::vector<KerasTensor> call_multi(const std::vector<KerasTensor>& xs) const {
+    return this->get()->call_multi(xs);
+  }
 };
 template <class L>
 Shared<std::decay_t<L>> shared(L&& layer) {

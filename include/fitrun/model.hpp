@@ -184,12 +184,22 @@ class Model : public LayerOf<Model> {
   std::string profile_train_step(const TensorList& x, const TensorList& y, int steps = 10);
 
   // ---- Layer interface (a Model used as a layer of another model) ----
+  /// Output 0's shape; a model with several outputs gives them all through call_multi.
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) const override;
   void forward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                Tensor& output) override;
   void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                 const Tensor& output, const Tensor& grad_output,
                 const std::vector<Tensor*>& grad_inputs) override;
+  /// The model's outputs (1 before it has a graph).
+  int num_outputs() const override;
+  std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
+  void forward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                     const std::vector<Tensor*>& outputs) override;
+  void backward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                      const std::vector<const Tensor*>& outputs,
+                      const std::vector<const Tensor*>& grad_outputs,
+                      const std::vector<Tensor*>& grad_inputs) override;
   /// Keras' Functional config: {"name", "trainable", "layers" (each with "inbound_nodes"),
   /// "input_layers", "output_layers"}, in Keras 3's dialect.
   json get_config() const override;

@@ -27,7 +27,9 @@ struct GradientCheckResult {
 };
 
 /// Compares `layer`'s backward with central differences of L = Σ w·forward(inputs) for a
-/// fixed random w, over inputs and trainable weights. Builds the layer if needed.
+/// fixed random w, over inputs and trainable weights. Builds the layer if needed. A layer with
+/// several outputs (num_outputs() > 1) is checked through all of them: L sums one such
+/// projection per output (forward_multi / backward_multi).
 GradientCheckResult check_gradients(Layer& layer, const std::vector<Tensor>& inputs,
                                     const GradientCheckOptions& options = {});
 

@@ -160,9 +160,26 @@ void Layer::expect_inputs(const std::vector<Shape>& shapes, size_t min, size_t m
   }
 }
 
+// ---------------------------------------------------------------- several outputs
+std::vector<Shape> Layer::compute_output_shapes(const std::vector<Shape>& input_shapes) const {
+  return {compute_output_shape(input_shapes)};
+}
+
+void Layer::forward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                          const std::vector<Tensor*>& outputs) {
+  forward(ctx, inputs, *outputs[0]);
+}
+
+void Layer::backward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                           const std::vector<const Tensor*>& outputs,
+                           const std::vector<const Tensor*>& grad_outputs,
+                           const std::vector<Tensor*>& grad_inputs) {
+  backward(ctx, inputs, *outputs[0], *grad_outputs[0], grad_inputs);
+}
+
 // ---------------------------------------------------------------- functional calls
-KerasTensor Layer::call_shared(std::shared_ptr<Layer> self,
-                               const std::vector<KerasTensor>& inputs) {
+std::vector<KerasTensor> Layer::call_shared(std::shared_ptr<Layer> self,
+                                            const std::vector<KerasTensor>& inputs) {
   std::vector<Shape> shapes;
   for (const auto& x : inputs) shapes.push_back(x.shape());
   if (built_) {
@@ -175,13 +192,39 @@ KerasTensor Layer::call_shared(std::shared_ptr<Layer> self,
         shape_error("input " + std::to_string(i) + " has shape " + shapes[i].to_string() +
                     ", but the layer was built for " + build_shapes_[i].to_string());
   }
-  Shape out = compute_output_shape(shapes);
+  std::vector<Shape> outs = compute_output_shapes(shapes);
+  if (outs.size() != static_cast<size_t>(num_outputs()))
+    shape_error("compute_output_shapes gave " + std::to_string(outs.size()) +
+                " shapes for " + std::to_string(num_outputs()) + " outputs");
   ensure_built(shapes);
   auto node = std::make_shared<Node>();
   node->layer = std::move(self);
   node->inputs = inputs;
   node->call_index = call_count_++;
-  return KerasTensor(out, DType::float32, node);
+  node->output_shapes = outs;
+  std::vector<KerasTensor> result;
+  for (size_t k = 0; k < outs.size(); ++k)
+    result.emplace_back(outs[k], DType::float32, node, static_cast<int>(k));
+  return result;
+}
+
+std::shared_ptr<Layer> Layer::graph_self(bool temporary) {
+  std::shared_ptr<Layer> self = weak_from_this().lock();
+  if (self) return self;
+  if (temporary) return std::move(*this).take();
+  throw ConfigError("layer \"" + name() +
+                    "\" is a local object and cannot join a model graph; call it as a "
+                    "temporary (Dense(8)(x)) or hold it with fitrun::shared(...) to share it");
+}
+
+void Layer::expect_outputs(size_t n, const char* how) const {
+  const auto have = static_cast<size_t>(num_outputs());
+  if (have == n) return;
+  std::string what = "layer \"" + name() + "\" (" + class_name() + ") gives " +
+                     std::to_string(have) + " output" + (have == 1 ? "" : "s");
+  if (n == 1)
+    throw ConfigError(what + " (e.g. return_state); call it with call_multi(x) to get them all");
+  throw ConfigError(what + ", but " + how + " asked for " + std::to_string(n));
 }
 
 KerasTensor Layer::operator()(const KerasTensor& input) & {
@@ -189,12 +232,9 @@ KerasTensor Layer::operator()(const KerasTensor& input) & {
 }
 
 KerasTensor Layer::operator()(const std::vector<KerasTensor>& inputs) & {
-  std::shared_ptr<Layer> self = weak_from_this().lock();
-  if (!self)
-    throw ConfigError("layer \"" + name() +
-                      "\" is a local object and cannot join a model graph; call it as a "
-                      "temporary (Dense(8)(x)) or hold it with fitrun::shared(...) to share it");
-  return call_shared(std::move(self), inputs);
+  expect_outputs(1, "a call");
+  std::shared_ptr<Layer> self = graph_self(false);
+  return call_shared(std::move(self), inputs)[0];
 }
 
 KerasTensor Layer::operator()(const KerasTensor& input) && {
@@ -202,10 +242,26 @@ KerasTensor Layer::operator()(const KerasTensor& input) && {
 }
 
 KerasTensor Layer::operator()(const std::vector<KerasTensor>& inputs) && {
-  std::shared_ptr<Layer> self = weak_from_this().lock();
-  if (!self) {
-    self = std::move(*this).take();
-  }
+  expect_outputs(1, "a call");
+  std::shared_ptr<Layer> self = graph_self(true);
+  return self->call_shared(self, inputs)[0];
+}
+
+std::vector<KerasTensor> Layer::call_multi(const KerasTensor& input) & {
+  return call_multi(std::vector<KerasTensor>{input});
+}
+
+std::vector<KerasTensor> Layer::call_multi(const std::vector<KerasTensor>& inputs) & {
+  std::shared_ptr<Layer> self = graph_self(false);
+  return call_shared(std::move(self), inputs);
+}
+
+std::vector<KerasTensor> Layer::call_multi(const KerasTensor& input) && {
+  return std::move(*this).call_multi(std::vector<KerasTensor>{input});
+}
+
+std::vector<KerasTensor> Layer::call_multi(const std::vector<KerasTensor>& inputs) && {
+  std::shared_ptr<Layer> self = graph_self(true);
   return self->call_shared(self, inputs);
 }
 

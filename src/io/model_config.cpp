@@ -184,7 +184,7 @@ json Model::get_config() const {
   // Each layer's calls within this model, in call order.
   std::map<const Layer*, std::vector<int>> calls;
   for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!g.nodes[i].is_input) calls[g.nodes[i].layer.get()].push_back(static_cast<int>(i));
+    if (g.nodes[i].is_call()) calls[g.nodes[i].layer.get()].push_back(static_cast<int>(i));
   // node id -> [layer name, node index, tensor index], as inbound nodes and as endpoints
   std::vector<json> ref(g.nodes.size()), endpoint(g.nodes.size());
   for (int id : g.input_nodes)
@@ -195,10 +195,12 @@ json Model::get_config() const {
     });
     const int offset = node_offset(*layer, true, false);
     const int endpoint_offset = node_offset(*layer, true, true);
-    for (size_t k = 0; k < ids.size(); ++k) {
-      ref[size_t(ids[k])] = {layer->name(), static_cast<int>(k) + offset, 0};
-      endpoint[size_t(ids[k])] = {layer->name(), static_cast<int>(k) + endpoint_offset, 0};
-    }
+    for (size_t k = 0; k < ids.size(); ++k)
+      for (int out : g.nodes[size_t(ids[k])].outputs) {  // tensor_index: which output of the call
+        const int t = g.nodes[size_t(out)].tensor_index;
+        ref[size_t(out)] = {layer->name(), static_cast<int>(k) + offset, t};
+        endpoint[size_t(out)] = {layer->name(), static_cast<int>(k) + endpoint_offset, t};
+      }
   }
   // Layers in Keras' order (InputLayers among them, with no inbound nodes).
   for (const auto& l : io::keras_layer_order(*this)) {
@@ -564,7 +566,7 @@ std::vector<TensorRef> read_endpoints(const ConfigReader& r, const std::string& 
 struct Slot {
   LayerPtr layer;
   bool is_input = false;
-  std::vector<KerasTensor> outputs;         // by node position
+  std::vector<std::vector<KerasTensor>> outputs;  // by node position, then tensor index
   std::vector<std::vector<TensorRef>> nodes;
   std::vector<std::string> node_paths;
   size_t next = 0;
@@ -606,7 +608,7 @@ std::shared_ptr<Model> read_functional(const json& config, const std::string& pa
       e.check_unknown_keys("a layer entry");
       s.layer = t.node()->layer;
       s.is_input = true;
-      s.outputs.push_back(t);
+      s.outputs.push_back({t});
     } else {
       s.layer = read_layer(entry, p, depth);
       if (s.layer->name() != lname)
@@ -631,9 +633,6 @@ std::shared_ptr<Model> read_functional(const json& config, const std::string& pa
     auto it = slots.find(ref.layer);
     if (it == slots.end())
       throw ConfigError(ref.path + ": no layer named \"" + ref.layer + "\" in " + lp);
-    if (ref.tensor != 0)
-      throw ConfigError(ref.path + ": layer \"" + ref.layer + "\" has one output, got tensor index " +
-                        std::to_string(ref.tensor));
     const Slot& s = it->second;
     int64_t pos = ref.node - node_offset(*s.layer, keras3, endpoint);
     if (pos < 0) pos = ref.node;
@@ -642,7 +641,16 @@ std::shared_ptr<Model> read_functional(const json& config, const std::string& pa
     if (static_cast<size_t>(pos) >= total)
       throw ConfigError(ref.path + ": layer \"" + ref.layer + "\" has no node " +
                         std::to_string(ref.node));
-    return static_cast<size_t>(pos) < s.outputs.size() ? &s.outputs[size_t(pos)] : nullptr;
+    if (static_cast<size_t>(pos) >= s.outputs.size()) return nullptr;
+    const std::vector<KerasTensor>& outs = s.outputs[size_t(pos)];
+    if (static_cast<size_t>(ref.tensor) >= outs.size())
+      throw ConfigError(ref.path + ": layer \"" + ref.layer + "\" gives " +
+                        (outs.size() == 1 ? std::string("one output (tensor index 0)")
+                                          : std::to_string(outs.size()) +
+                                                " outputs (tensor indices 0 to " +
+                                                std::to_string(outs.size() - 1) + ")") +
+                        ", got tensor index " + std::to_string(ref.tensor));
+    return &outs[size_t(ref.tensor)];
   };
 
   // Keras' loop: create each layer's nodes in order once their inputs exist; a shared layer's
@@ -664,7 +672,7 @@ std::shared_ptr<Model> read_functional(const json& config, const std::string& pa
         }
         if (!ready) break;
         try {
-          s.outputs.push_back((*s.layer)(inputs));
+          s.outputs.push_back(s.layer->call_multi(inputs));
         } catch (const Error& e) {
           io::rethrow_at(s.node_paths[s.next], e);
         }

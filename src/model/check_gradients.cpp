@@ -1,4 +1,5 @@
-// fitrun::testing::check_gradients: central differences of L = Σ w·layer(x) against backward.
+// fitrun::testing::check_gradients: central differences of L = Σ_k Σ w_k·layer(x)_k (over all
+// of the layer's outputs) against backward.
 #include <cmath>
 #include <sstream>
 
@@ -13,15 +14,19 @@ struct Probe {
   Layer& layer;
   std::vector<Tensor> inputs;
   std::vector<const Tensor*> in_ptrs;
-  Tensor output, projection;
+  std::vector<Tensor> outputs, projections;  // one of each per layer output
+  std::vector<Tensor*> out_ptrs;
+  std::vector<const Tensor*> out_cptrs, proj_ptrs;
   CallContext ctx;
 
   double loss() {
-    layer.forward(ctx, in_ptrs, output);
-    const float* y = output.data<float>();
-    const float* w = projection.data<float>();
+    layer.forward_multi(ctx, in_ptrs, out_ptrs);
     double l = 0;
-    for (int64_t i = 0; i < output.size(); ++i) l += double(y[i]) * w[i];
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      const float* y = outputs[k].data<float>();
+      const float* w = projections[k].data<float>();
+      for (int64_t i = 0; i < outputs[k].size(); ++i) l += double(y[i]) * w[i];
+    }
     return l;
   }
 };
@@ -44,10 +49,19 @@ GradientCheckResult check_gradients(Layer& layer, const std::vector<Tensor>& inp
   std::vector<Shape> shapes;
   for (const auto& t : inputs) shapes.push_back(t.shape());
   layer.ensure_built(shapes);
-  const Shape out_shape = layer.compute_output_shape(shapes);
+  const std::vector<Shape> out_shapes = layer.compute_output_shapes(shapes);
 
-  Probe p{layer, {}, {}, Tensor(out_shape), Tensor::uniform(out_shape, -1.f, 1.f,
-                                                             static_cast<int64_t>(o.seed)), {}};
+  Probe p{layer, {}, {}, {}, {}, {}, {}, {}, {}};
+  for (size_t k = 0; k < out_shapes.size(); ++k) {
+    p.outputs.push_back(Tensor(out_shapes[k]));
+    p.projections.push_back(
+        Tensor::uniform(out_shapes[k], -1.f, 1.f, static_cast<int64_t>(o.seed + k)));
+  }
+  for (size_t k = 0; k < out_shapes.size(); ++k) {
+    p.out_ptrs.push_back(&p.outputs[k]);
+    p.out_cptrs.push_back(&p.outputs[k]);
+    p.proj_ptrs.push_back(&p.projections[k]);
+  }
   for (const auto& t : inputs) p.inputs.push_back(t.clone());
   for (const auto& t : p.inputs) p.in_ptrs.push_back(&t);
   p.ctx.training = o.training;
@@ -59,7 +73,7 @@ GradientCheckResult check_gradients(Layer& layer, const std::vector<Tensor>& inp
   for (const auto& t : p.inputs) dx.push_back(t.dtype() == DType::float32 ? Tensor::zeros(t.shape()) : Tensor());
   for (auto& t : dx) dx_ptrs.push_back(t.defined() ? &t : nullptr);
   p.ctx.accumulate_grads = false;
-  layer.backward(p.ctx, p.in_ptrs, p.output, p.projection, dx_ptrs);
+  layer.backward_multi(p.ctx, p.in_ptrs, p.out_cptrs, p.proj_ptrs, dx_ptrs);
 
   GradientCheckResult r;
   std::ostringstream report;

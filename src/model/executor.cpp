@@ -81,6 +81,22 @@ Plan::Plan(const Graph& graph, int64_t batch, bool input_grads, Device device)
     if (!grads_[static_cast<size_t>(o)].defined())
       grads_[static_cast<size_t>(o)] =
           filled(graph.nodes[static_cast<size_t>(o)].shape.with_batch(batch), 0.f, device);
+  // A call's outputs, each with its gradient: an output nothing reads (a state output left
+  // unused) keeps a zero gradient.
+  out_ptrs_.resize(n);
+  out_cptrs_.resize(n);
+  out_grad_ptrs_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!graph.nodes[i].is_call()) continue;
+    for (int o : graph.nodes[i].outputs) {
+      const auto v = static_cast<size_t>(o);
+      if (contributes[i] && !grads_[v].defined())
+        grads_[v] = filled(graph.nodes[v].shape.with_batch(batch), 0.f, device);
+      out_ptrs_[i].push_back(&values_[v]);
+      out_cptrs_[i].push_back(&values_[v]);
+      out_grad_ptrs_[i].push_back(&grads_[v]);
+    }
+  }
 
   // Gradient writers in backward order: the loss writes output gradients first; after that,
   // the first consumer to run writes a value's gradient and later ones add into it.
@@ -89,7 +105,7 @@ Plan::Plan(const Graph& graph, int64_t batch, bool input_grads, Device device)
   std::map<const Layer*, bool> layer_written;
   for (size_t i = n; i-- > 0;) {
     const GraphNode& g = graph.nodes[i];
-    if (g.is_input || !contributes[i]) continue;
+    if (!g.is_call() || !contributes[i]) continue;  // an extra output is its call's business
     runs_backward_[i] = true;
     first_weight_write_[i] = !layer_written[g.layer.get()];
     layer_written[g.layer.get()] = true;
@@ -108,6 +124,9 @@ Plan::Plan(const Graph& graph, int64_t batch, bool input_grads, Device device)
       }
     }
   }
+  // A call's output that nothing reads keeps a zero gradient, only its activity penalty's.
+  unwritten_grad_.resize(n);
+  for (size_t v = 0; v < n; ++v) unwritten_grad_[v] = grads_[v].defined() && !written[v];
   // Layers that never receive a gradient keep zero gradients rather than stale ones.
   for (const auto& layer : graph.layers)
     if (!layer_written[layer.get()])
@@ -160,15 +179,16 @@ void Plan::forward(bool training, uint64_t step) {
   activity_penalty_ = 0;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const GraphNode& g = graph_.nodes[i];
-    if (g.is_input) continue;
+    if (!g.is_call()) continue;
     CallContext& ctx = ctx_[i];
     ctx.training = training;
     ctx.step = step;
     timed(profile_, device_, profile_ ? &profile_->forward[i] : nullptr,
-          [&] { g.layer->forward(ctx, in_ptrs_[i], values_[i]); });
+          [&] { g.layer->forward_multi(ctx, in_ptrs_[i], out_ptrs_[i]); });
     if (g.has_mask) g.layer->compute_mask(ctx, in_ptrs_[i], masks_[i]);
-    if (g.layer->activity_regularizer)
-      activity_penalty_ += g.layer->activity_regularizer->penalty(values_[i]);
+    if (g.layer->activity_regularizer)  // on every output, as Keras
+      for (const Tensor* y : out_cptrs_[i])
+        activity_penalty_ += g.layer->activity_regularizer->penalty(*y);
   }
 }
 
@@ -178,11 +198,16 @@ void Plan::backward(bool accumulate_weights, float loss_scale) {
     const GraphNode& g = graph_.nodes[i];
     CallContext& ctx = ctx_[i];
     ctx.accumulate_grads = accumulate_weights || !first_weight_write_[i];
-    // Every consumer has written its part of grads_[i] by now: add the penalty's own.
-    if (g.layer->activity_regularizer && grads_[i].defined())
-      g.layer->activity_regularizer->add_gradient(values_[i], grads_[i], loss_scale);
+    // Every consumer has written its part of the output gradients by now: add the penalty's.
+    if (g.layer->activity_regularizer)
+      for (int o : g.outputs) {
+        const auto v = static_cast<size_t>(o);
+        if (!grads_[v].defined()) continue;
+        if (unwritten_grad_[v]) grads_[v].fill(0);  // not last step's penalty gradient
+        g.layer->activity_regularizer->add_gradient(values_[v], grads_[v], loss_scale);
+      }
     timed(profile_, device_, profile_ ? &profile_->backward[i] : nullptr, [&] {
-      g.layer->backward(ctx, in_ptrs_[i], values_[i], grads_[i], grad_ptrs_[i]);
+      g.layer->backward_multi(ctx, in_ptrs_[i], out_cptrs_[i], out_grad_ptrs_[i], grad_ptrs_[i]);
     });
     for (const Accumulate& a : accumulate_[i]) ops::add_inplace(*a.into, *a.from);
   }

@@ -70,6 +70,10 @@ class Plan {
   std::vector<CallContext> ctx_;
   std::vector<std::vector<const Tensor*>> in_ptrs_;
   std::vector<std::vector<Tensor*>> grad_ptrs_;
+  // Per call: its output values and their gradients (GraphNode::outputs; one for most layers).
+  std::vector<std::vector<Tensor*>> out_ptrs_;
+  std::vector<std::vector<const Tensor*>> out_cptrs_, out_grad_ptrs_;
+  std::vector<bool> unwritten_grad_;  // per value: a gradient no loss or consumer writes
   std::deque<Tensor> grad_scratch_;  // for second and later writers of a grad (stable addresses)
   std::vector<std::vector<Accumulate>> accumulate_;  // per node, after its backward
   std::vector<bool> runs_backward_;

@@ -341,7 +341,7 @@ std::string Model::profile_train_step(const TensorList& x, const TensorList& y, 
   double layers_s = 0;
   for (size_t i = 0; i < n; ++i) {
     const detail::GraphNode& g = m.graph->nodes[i];
-    if (g.is_input) continue;
+    if (!g.is_call()) continue;  // inputs, and a call's second and later outputs
     layers_s += t.forward[i] + t.backward[i];
     os << std::left << std::setw(40) << (g.layer->name() + " (" + g.layer->class_name() + ")")
        << std::right << std::setw(12) << t.forward[i] * per << std::setw(13) << t.backward[i] * per
@@ -399,14 +399,23 @@ TensorList Model::predict_on_batch(const TensorList& x) {
 // ---------------------------------------------------------------- Model as a Layer
 Shape Model::compute_output_shape(const std::vector<Shape>& input_shapes) const {
   if (!has_graph()) shape_error("the model has no graph yet");
+  return compute_output_shapes(input_shapes)[0];
+}
+
+int Model::num_outputs() const {
+  return has_graph() ? static_cast<int>(impl_->outputs.size()) : 1;
+}
+
+std::vector<Shape> Model::compute_output_shapes(const std::vector<Shape>& input_shapes) const {
+  if (!has_graph()) shape_error("the model has no graph yet");
   expect_inputs(input_shapes, impl_->inputs.size(), impl_->inputs.size());
-  if (impl_->outputs.size() != 1)
-    shape_error("a model used as a layer must have exactly one output");
   for (size_t k = 0; k < input_shapes.size(); ++k)
     if (input_shapes[k].with_batch(-1) != impl_->inputs[k].shape())
       shape_error("input " + std::to_string(k) + " has shape " + input_shapes[k].to_string() +
                   ", expected " + impl_->inputs[k].shape().to_string());
-  return impl_->outputs[0].shape().with_batch(input_shapes[0][0]);
+  std::vector<Shape> out;
+  for (const auto& y : impl_->outputs) out.push_back(y.shape().with_batch(input_shapes[0][0]));
+  return out;
 }
 
 namespace {
@@ -431,6 +440,26 @@ void Model::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                      const std::vector<Tensor*>& grad_inputs) {
   detail::Plan& p = call_plan(ctx, *impl_->graph, output.dim(0));
   ops::copy(grad_output, p.output_grad(0));
+  p.backward(ctx.accumulate_grads);
+  for (size_t k = 0; k < grad_inputs.size(); ++k)
+    if (grad_inputs[k]) ops::copy(p.input_grad(k), *grad_inputs[k]);
+}
+
+void Model::forward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                          const std::vector<Tensor*>& outputs) {
+  detail::Plan& p = call_plan(ctx, *impl_->graph, outputs[0]->dim(0));
+  p.bind_inputs(inputs);
+  p.forward(ctx.training, ctx.step);
+  for (size_t k = 0; k < outputs.size(); ++k) ops::copy(p.output(k), *outputs[k]);
+}
+
+void Model::backward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                           const std::vector<const Tensor*>& outputs,
+                           const std::vector<const Tensor*>& grad_outputs,
+                           const std::vector<Tensor*>& grad_inputs) {
+  (void)inputs;
+  detail::Plan& p = call_plan(ctx, *impl_->graph, outputs[0]->dim(0));
+  for (size_t k = 0; k < grad_outputs.size(); ++k) ops::copy(*grad_outputs[k], p.output_grad(k));
   p.backward(ctx.accumulate_grads);
   for (size_t k = 0; k < grad_inputs.size(); ++k)
     if (grad_inputs[k]) ops::copy(p.input_grad(k), *grad_inputs[k]);

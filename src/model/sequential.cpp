@@ -24,6 +24,10 @@ void Sequential::add(const KerasTensor& input) {
 
 void Sequential::add(LayerRef layer) {
   if (!layer) throw ConfigError("Sequential \"" + name() + "\": cannot add a null layer");
+  if (layer->num_outputs() != 1)  // Keras' rule too
+    throw ConfigError("Sequential \"" + name() + "\": layer \"" + layer->name() + "\" gives " +
+                      std::to_string(layer->num_outputs()) + " outputs (return_state); every "
+                      "layer of a Sequential must give one: use the functional API");
   for (const auto& l : stack_)
     if (l == layer.ptr())
       throw ConfigError("Sequential \"" + name() + "\": layer \"" + layer->name() +

@@ -128,16 +128,31 @@ std::string Model::summary_string(int line_length) const {
     const detail::GraphNode& n = g.nodes[i];
     if (sequential && n.is_input) continue;
     if (n.call_index > 0) continue;  // a shared layer is listed once, as in Keras
+    if (n.tensor_index > 0) continue;  // an extra output: listed with its call
     if (!first) t.border("├", "┼", "┤", "─");
     first = false;
+    std::string shape = n.shape.to_string();
+    if (n.outputs.size() > 1) {  // Keras lists a call's outputs: [(None, 8), (None, 4)]
+      std::vector<std::string> shapes;
+      size_t chars = 2;
+      for (int o : n.outputs) {
+        shapes.push_back(g.nodes[static_cast<size_t>(o)].shape.to_string());
+        chars += shapes.back().size() + 2;
+      }
+      // On one line when it fits the column, else one output per line (as Keras wraps it).
+      const std::string sep = chars <= t.widths[1] ? ", " : ",\n ";
+      shape = "[";
+      for (size_t k = 0; k < shapes.size(); ++k) shape += (k ? sep : "") + shapes[k];
+      shape += "]";
+    }
     std::vector<std::string> cells = {n.layer->name() + " (" + n.layer->class_name() + ")",
-                                       n.shape.to_string(), thousands(n.layer->count_params())};
+                                       shape, thousands(n.layer->count_params())};
     if (!sequential) {
       std::string conn;
       for (int in : n.inputs) {
         const auto& src = g.nodes[static_cast<size_t>(in)];
         conn += (conn.empty() ? "" : "\n") + src.layer->name() + "[" +
-                std::to_string(src.call_index) + "][0]";
+                std::to_string(src.call_index) + "][" + std::to_string(src.tensor_index) + "]";
       }
       cells.push_back(conn.empty() ? "-" : conn);
     }

@@ -21,9 +21,15 @@ using layer_test::sigmoid;
 /// `in_mask` / `rec_mask`: dropout keep-masks (gates or 1, N, features) as Keras 3's
 /// implementation 1 applies them — gate block q reads x ⊙ in_mask[q or 0] and h ⊙ rec_mask[q];
 /// the GRU's reset-before product (r ⊙ h ⊙ rec_mask[2])·U_h. Null: no mask.
+/// `states`: when given, receives the final states (N, units) each — h, and c for LSTM — as
+/// return_state gives them (masked steps carry them over).
+struct FinalStates {
+  std::vector<double> h, c;
+};
 inline std::vector<double> reference(const RNN& l, const Tensor& x, const Tensor* mask = nullptr,
                                      const Tensor* in_mask = nullptr,
-                                     const Tensor* rec_mask = nullptr) {
+                                     const Tensor* rec_mask = nullptr,
+                                     FinalStates* states = nullptr) {
   const int64_t n = x.dim(0), steps = x.dim(1), in = x.dim(2), u = l.units(), g = l.gates() * u;
   const Tensor& W = l.kernel()->value;
   const Tensor& U = l.recurrent_kernel()->value;
@@ -41,6 +47,8 @@ inline std::vector<double> reference(const RNN& l, const Tensor& x, const Tensor
   };
   const bool seq = l.options().return_sequences;
   std::vector<double> out(static_cast<size_t>(seq ? n * steps * u : n * u));
+  if (states) *states = {std::vector<double>(static_cast<size_t>(n * u)),
+                         std::vector<double>(static_cast<size_t>(lstm ? n * u : 0))};
   for (int64_t i = 0; i < n; ++i) {
     std::vector<double> h(u, 0.0), c(u, 0.0);
     for (int64_t s = 0; s < steps; ++s) {
@@ -85,6 +93,11 @@ inline std::vector<double> reference(const RNN& l, const Tensor& x, const Tensor
     }
     if (!seq)
       for (int64_t k = 0; k < u; ++k) out[static_cast<size_t>(i * u + k)] = h[k];
+    if (states)
+      for (int64_t k = 0; k < u; ++k) {
+        states->h[static_cast<size_t>(i * u + k)] = h[k];
+        if (lstm) states->c[static_cast<size_t>(i * u + k)] = c[k];
+      }
   }
   return out;
 }

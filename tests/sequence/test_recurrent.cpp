@@ -175,11 +175,12 @@ TEST_CASE("recurrent configs round-trip and reject what is not implemented", "[s
   CHECK(layer_from_config("GRU", gru.get_config())->get_config() == gru.get_config());
   SimpleRNN rnn(3, {.activation = "relu"});
   CHECK(layer_from_config("SimpleRNN", rnn.get_config())->get_config() == rnn.get_config());
+  json with_state = c;
+  with_state["return_state"] = true;
+  LayerPtr stateful_out = layer_from_config("LSTM", with_state);
+  CHECK(stateful_out->num_outputs() == 3);
+  CHECK(stateful_out->get_config() == with_state);
   json bad = c;
-  bad["return_state"] = true;
-  CHECK_THROWS_WITH(layer_from_config("LSTM", bad),
-                    Catch::Contains("return_state: only false is supported by fitrun, got true"));
-  bad = c;
   bad["time_major"] = true;
   CHECK_THROWS_WITH(layer_from_config("LSTM", bad), Catch::Contains("time_major"));
   CHECK_THROWS_WITH(LSTM(4, {.activation = "softmax"}),

@@ -9,7 +9,7 @@ namespace fitrun::layers {
 
 struct BidirectionalOptions {
   /// How the two outputs combine: "concat" (last axis doubles), "sum", "mul" or "ave".
-  /// (Keras' merge_mode=None returns two outputs, which fitrun's one-output layers cannot.)
+  /// (Keras' merge_mode=None, the two outputs as a list, is not supported.)
   std::string merge_mode = "concat";
   /// The layer that reads the sequence backwards; null: a copy of `layer` with
   /// go_backwards = true. When given it must have the other go_backwards value and the same
@@ -24,6 +24,8 @@ struct BidirectionalOptions {
 /// flipped back to time order before merging and a masked timestep outputs zeros; the input's
 /// mask passes through then. Weights: the forward layer's, then the backward layer's, with
 /// Keras' paths "<name>/forward_lstm/lstm_cell/kernel".
+/// With return_state on the wrapped layer a call gives [output, forward states..., backward
+/// states...] (call_multi), the backward states being those after the reversed pass.
 /// Throws ConfigError for another layer class, an unknown merge mode or mismatched layers.
 class Bidirectional : public LayerOf<Bidirectional> {
  public:
@@ -39,6 +41,16 @@ class Bidirectional : public LayerOf<Bidirectional> {
                Tensor& output) override;
   void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& output,
                 const Tensor& grad_output, const std::vector<Tensor*>& grad_inputs) override;
+  /// With return_state (on the wrapped layer): Keras' [output, forward states..., backward
+  /// states...] — 5 outputs for LSTM (h, c each way), 3 for GRU and SimpleRNN; else 1.
+  int num_outputs() const override;
+  std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
+  void forward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                     const std::vector<Tensor*>& outputs) override;
+  void backward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                      const std::vector<const Tensor*>& outputs,
+                      const std::vector<const Tensor*>& grad_outputs,
+                      const std::vector<Tensor*>& grad_inputs) override;
   bool produces_mask(const std::vector<bool>& input_has_mask) const override;
   json get_config() const override;
   /// With stateful inner layers: resets both.
@@ -51,6 +63,13 @@ class Bidirectional : public LayerOf<Bidirectional> {
  private:
   /// The inner layers' output shape for this layer's output shape.
   Shape inner_shape(const Shape& output) const;
+  /// The call; `outputs` (null, or all outputs with return_state) receives the states.
+  void run_forward(CallContext& ctx, const Tensor& x, Tensor& y,
+                   const std::vector<Tensor*>* outputs);
+  /// Its backward; `grad_outputs` (null, or all output gradients) adds the states' gradients.
+  void run_backward(CallContext& ctx, const Tensor& x, const Tensor& y, const Tensor& dy,
+                    const std::vector<const Tensor*>* outputs,
+                    const std::vector<const Tensor*>* grad_outputs, Tensor* dx);
 
   LayerPtr forward_, backward_;
   std::string merge_mode_;

@@ -44,6 +44,11 @@ struct RNNOptions {
   /// of a batch continues sample i of the previous batch), until reset_states(). The batch
   /// size must stay the same between resets.
   bool stateful = false;
+  /// Keras' return_state: a call gives [output, h] (LSTM: [output, h, c]), the final state(s)
+  /// (batch, units) after the last step (masked steps carry them); call the layer with
+  /// call_multi (see docs/sequence-layers.md). Inside a Bidirectional: [output, forward
+  /// states..., backward states...].
+  bool return_state = false;
 };
 
 /// The shared machinery of the three recurrent layers; use SimpleRNN, LSTM or GRU.
@@ -52,12 +57,22 @@ class RNN : public Layer {
   enum class Cell { simple, lstm, gru };
   RNN(Cell cell, int64_t units, RNNOptions options);
 
+  /// The output's shape (output 0: the sequence or the last output).
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) const override;
   void build(const std::vector<Shape>& input_shapes) override;
   void forward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                Tensor& output) override;
   void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& output,
                 const Tensor& grad_output, const std::vector<Tensor*>& grad_inputs) override;
+  /// With return_state: 1 + the states (h; LSTM h and c), each (batch, units); else 1.
+  int num_outputs() const override;
+  std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
+  void forward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                     const std::vector<Tensor*>& outputs) override;
+  void backward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
+                      const std::vector<const Tensor*>& outputs,
+                      const std::vector<const Tensor*>& grad_outputs,
+                      const std::vector<Tensor*>& grad_inputs) override;
   /// Whether this call needs the per-step loop: a mask, dropout in training, or a stateful
   /// layer. (A fused whole-sequence kernel can only serve the other calls.)
   bool needs_step_loop(const CallContext& ctx) const;
@@ -84,6 +99,12 @@ class RNN : public Layer {
   const VariablePtr& bias() const { return bias_; }
 
  private:
+  /// The call: y, and the final states into h_out / c_out when not null (return_state).
+  void run_forward(CallContext& ctx, const Tensor& x, Tensor& y, Tensor* h_out, Tensor* c_out);
+  /// Its backward, with the final states' gradients dh_out / dc_out when not null.
+  void run_backward(CallContext& ctx, const Tensor& x, const Tensor& y, const Tensor& dy,
+                    const Tensor* dh_out, const Tensor* dc_out, Tensor* dx);
+
   Cell cell_;
   int64_t units_;
   RNNOptions options_;

@@ -11,6 +11,25 @@
 
 namespace rnn_test {
 
+/// The cell configurations the recurrent tests run through.
+struct Case {
+  const char* what;
+  fitrun::layers::RNN::Cell cell;
+  bool reset_after, return_sequences, go_backwards;
+};
+inline const Case kCases[] = {
+    {"SimpleRNN", fitrun::layers::RNN::Cell::simple, true, false, false},
+    {"SimpleRNN sequences backwards", fitrun::layers::RNN::Cell::simple, true, true, true},
+    {"LSTM", fitrun::layers::RNN::Cell::lstm, true, false, false},
+    {"LSTM sequences", fitrun::layers::RNN::Cell::lstm, true, true, false},
+    {"LSTM backwards", fitrun::layers::RNN::Cell::lstm, true, false, true},
+    {"GRU reset_after", fitrun::layers::RNN::Cell::gru, true, true, false},
+    {"GRU reset_after backwards", fitrun::layers::RNN::Cell::gru, true, false, true},
+    {"GRU reset_before", fitrun::layers::RNN::Cell::gru, false, true, false},
+    {"GRU reset_before backwards", fitrun::layers::RNN::Cell::gru, false, false, true},
+};
+
+
 using fitrun::Tensor;
 using fitrun::layers::RNN;
 

@@ -21,21 +21,8 @@ using rnn_test::reference;
 
 namespace {
 
-struct Case {
-  const char* what;
-  RNN::Cell cell;
-  bool reset_after, return_sequences, go_backwards;
-};
-const Case kCases[] = {
-    {"SimpleRNN", RNN::Cell::simple, true, false, false},
-    {"SimpleRNN sequences backwards", RNN::Cell::simple, true, true, true},
-    {"LSTM", RNN::Cell::lstm, true, false, false},
-    {"LSTM sequences", RNN::Cell::lstm, true, true, false},
-    {"LSTM backwards", RNN::Cell::lstm, true, false, true},
-    {"GRU reset_after", RNN::Cell::gru, true, true, false},
-    {"GRU reset_before", RNN::Cell::gru, false, true, false},
-    {"GRU reset_before backwards", RNN::Cell::gru, false, false, true},
-};
+using rnn_test::Case;
+using rnn_test::kCases;
 
 std::shared_ptr<RNN> make(const Case& c, int64_t units) {
   RNNOptions o;

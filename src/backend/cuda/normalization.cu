@@ -341,25 +341,46 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Te
   FITRUN_CUDA_CHECK_LAUNCH("bn_apply", op);
 }
 
+namespace {
+/// The checked device pointers of a normalization backward; statistics per channel (batch
+/// norm) or per row (layer norm).
+struct BackwardArgs {
+  int64_t rows, C;
+  const float *xp, *dyp, *mp, *vp, *g;
+  float *dxp, *dg, *db;
+};
+
+BackwardArgs backward_args(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                           const Tensor& beta, const Tensor& mean, const Tensor& var, Tensor& dx,
+                           Tensor& dgamma, Tensor& dbeta, bool stats_per_row, const char* op) {
+  const auto [rows, C] = rows_channels(x);
+  BackwardArgs a{};
+  a.rows = rows;
+  a.C = C;
+  a.xp = f32(x, op, "input");
+  check_size(dy, x.size(), op, "output gradient");
+  check_size(dx, x.size(), op, "input gradient");
+  check_size(mean, stats_per_row ? rows : C, op, "mean");
+  check_size(var, stats_per_row ? rows : C, op, "variance");
+  a.dyp = f32(dy, op, "output gradient");
+  a.dxp = f32(dx, op, "input gradient");
+  a.mp = f32(mean, op, "mean");
+  a.vp = f32(var, op, "variance");
+  a.g = optional(gamma, C, op, "gamma");
+  optional(beta, C, op, "beta");
+  a.dg = grad_target(gamma, dgamma, C, op, "gamma gradient");
+  a.db = grad_target(beta, dbeta, C, op, "beta gradient");
+  return a;
+}
+}  // namespace
+
 void batch_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                          const Tensor& beta, const Tensor& mean, const Tensor& var,
                          float epsilon, bool global_stats, Tensor& dx, Tensor& dgamma,
                          Tensor& dbeta, bool accumulate) {
   const char* op = "batch_norm_backward";
-  const auto [rows, C] = rows_channels(x);
-  const float* xp = f32(x, op, "input");
-  check_size(dy, x.size(), op, "output gradient");
-  check_size(dx, x.size(), op, "input gradient");
-  check_size(mean, C, op, "mean");
-  check_size(var, C, op, "variance");
-  const float* dyp = f32(dy, op, "output gradient");
-  float* dxp = f32(dx, op, "input gradient");
-  const float* mp = f32(mean, op, "mean");
-  const float* vp = f32(var, op, "variance");
-  const float* g = optional(gamma, C, op, "gamma");
-  optional(beta, C, op, "beta");
-  float* dg = grad_target(gamma, dgamma, C, op, "gamma gradient");
-  float* db = grad_target(beta, dbeta, C, op, "beta gradient");
+  const auto [rows, C, xp, dyp, mp, vp, g, dxp, dg, db] =
+      backward_args(x, dy, gamma, beta, mean, var, dx, dgamma, dbeta, false, op);
   if (rows == 0 || C == 0) return;
   Context& ctx = context_of(x, op);
   const int64_t n = x.size();
@@ -421,20 +442,8 @@ void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                          float epsilon, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
                          bool accumulate) {
   const char* op = "layer_norm_backward";
-  const auto [rows, C] = rows_channels(x);
-  const float* xp = f32(x, op, "input");
-  check_size(dy, x.size(), op, "output gradient");
-  check_size(dx, x.size(), op, "input gradient");
-  check_size(mean, rows, op, "mean");
-  check_size(var, rows, op, "variance");
-  const float* dyp = f32(dy, op, "output gradient");
-  float* dxp = f32(dx, op, "input gradient");
-  const float* mp = f32(mean, op, "mean");
-  const float* vp = f32(var, op, "variance");
-  const float* g = optional(gamma, C, op, "gamma");
-  optional(beta, C, op, "beta");
-  float* dg = grad_target(gamma, dgamma, C, op, "gamma gradient");
-  float* db = grad_target(beta, dbeta, C, op, "beta gradient");
+  const auto [rows, C, xp, dyp, mp, vp, g, dxp, dg, db] =
+      backward_args(x, dy, gamma, beta, mean, var, dx, dgamma, dbeta, true, op);
   if (rows == 0 || C == 0) return;
   Context& ctx = context_of(x, op);
   if (dg || db) {  // before dx is written (dx may be dy's buffer)

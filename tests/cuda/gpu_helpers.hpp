@@ -42,4 +42,9 @@ inline fitrun::Tensor random(fitrun::Shape s, int64_t seed, float lo = -1.f, flo
   return fitrun::Tensor::uniform(s, lo, hi, seed);
 }
 
+/// An uninitialized GPU tensor of t's shape and dtype.
+inline fitrun::Tensor gpu_like(const fitrun::Tensor& t) {
+  return fitrun::Tensor(t.shape(), t.dtype(), kGpu);
+}
+
 }  // namespace gpu_test

@@ -13,13 +13,13 @@
 #include "gpu_helpers.hpp"
 
 using namespace fitrun;
+using gpu_test::gpu_like;
 using gpu_test::kGpu;
 using gpu_test::kTolerance;
 using gpu_test::random;
 using gpu_test::relative_error;
 
 namespace {
-Tensor gpu_like(const Tensor& t) { return Tensor(t.shape(), t.dtype(), kGpu); }
 Tensor to_gpu(const Tensor& t) { return t.defined() ? t.to(kGpu) : Tensor(); }
 
 struct PoolCase {

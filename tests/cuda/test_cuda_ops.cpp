@@ -9,14 +9,11 @@
 #include "gpu_helpers.hpp"
 
 using namespace fitrun;
+using gpu_test::gpu_like;
 using gpu_test::kGpu;
 using gpu_test::kTolerance;
 using gpu_test::random;
 using gpu_test::relative_error;
-
-namespace {
-Tensor gpu_like(const Tensor& t) { return Tensor(t.shape(), t.dtype(), kGpu); }
-}  // namespace
 
 TEST_CASE("GPU tensors: round trips, clone, copy_from, CPU access errors", "[gpu]") {
   FITRUN_REQUIRE_GPU();

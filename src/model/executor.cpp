@@ -9,6 +9,19 @@
 namespace fitrun::detail {
 
 namespace {
+/// Runs one layer's pass; a backend failure (a CUDA, cuDNN, cuBLAS or oneDNN call, an op the
+/// device lacks) is rethrown naming the layer too: 'layer "conv2d" (Conv2D) backward:
+/// cudnnConvolutionBackwardFilter failed in conv2d_backward_weights: ...'.
+template <class F>
+void in_layer(const Layer& layer, const char* pass, F&& f) {
+  try {
+    f();
+  } catch (const BackendError& e) {
+    throw BackendError("layer \"" + layer.name() + "\" (" + layer.class_name() + ") " + pass +
+                       ": " + e.what());
+  }
+}
+
 /// Times f() into *seconds when profiling (the device drained before and after), else runs it.
 template <class F>
 void timed(LayerTimes* profile, Device device, double* seconds, F&& f) {
@@ -184,7 +197,10 @@ void Plan::forward(bool training, uint64_t step) {
     ctx.training = training;
     ctx.step = step;
     timed(profile_, device_, profile_ ? &profile_->forward[i] : nullptr,
-          [&] { g.layer->forward_multi(ctx, in_ptrs_[i], out_ptrs_[i]); });
+          [&] {
+            in_layer(*g.layer, "forward",
+                     [&] { g.layer->forward_multi(ctx, in_ptrs_[i], out_ptrs_[i]); });
+          });
     if (g.has_mask) g.layer->compute_mask(ctx, in_ptrs_[i], masks_[i]);
     if (g.layer->activity_regularizer)  // on every output, as Keras
       for (const Tensor* y : out_cptrs_[i])
@@ -207,7 +223,9 @@ void Plan::backward(bool accumulate_weights, float loss_scale) {
         g.layer->activity_regularizer->add_gradient(values_[v], grads_[v], loss_scale);
       }
     timed(profile_, device_, profile_ ? &profile_->backward[i] : nullptr, [&] {
-      g.layer->backward_multi(ctx, in_ptrs_[i], out_cptrs_[i], out_grad_ptrs_[i], grad_ptrs_[i]);
+      in_layer(*g.layer, "backward", [&] {
+        g.layer->backward_multi(ctx, in_ptrs_[i], out_cptrs_[i], out_grad_ptrs_[i], grad_ptrs_[i]);
+      });
     });
     for (const Accumulate& a : accumulate_[i]) ops::add_inplace(*a.into, *a.from);
   }

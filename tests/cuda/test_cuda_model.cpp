@@ -277,3 +277,14 @@ TEST_CASE("GPU models save, load and resume like CPU ones", "[gpu][model]") {
   fresh.load_weights(dir / "w.weights.h5");
   CHECK(relative_error(fresh.predict(x)[0], p) <= kTolerance);
 }
+
+TEST_CASE("GPU: a layer without a GPU path fails naming the layer and the op", "[gpu][model]") {
+  FITRUN_REQUIRE_GPU();
+  Sequential m({Input({5, 3}), LSTM(4)});
+  m.compile("sgd", "mse");
+  m.to(kGpu);
+  const std::string layer = m.layers()[0]->name();
+  REQUIRE_THROWS_WITH(m.predict(Tensor::normal({2, 5, 3}, 0.f, 1.f, 1)),
+                      Catch::StartsWith("layer \"" + layer + "\" (LSTM) forward: rnn_forward is "
+                                        "not implemented on cuda:0 yet"));
+}

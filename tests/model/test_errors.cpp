@@ -81,3 +81,41 @@ TEST_CASE("a disconnected graph is reported", "[model][errors]") {
   CHECK_THROWS_WITH(Model(a, y), Contains("graph disconnected"));
   CHECK_THROWS_WITH(Model(a, y), Contains("\"orphan\""));
 }
+
+namespace {
+/// Passes its input through; throws a backend error (as a failed CUDA or oneDNN call does) in
+/// the pass named by `fail_in`.
+class Failing : public LayerOf<Failing> {
+ public:
+  explicit Failing(std::string fail_in) : LayerOf<Failing>("boom"), fail_in_(std::move(fail_in)) {}
+  std::string class_name() const override { return "Failing"; }
+  Shape compute_output_shape(const std::vector<Shape>& s) const override { return s[0]; }
+  void forward(CallContext&, const std::vector<const Tensor*>& in, Tensor& y) override {
+    if (fail_in_ == "forward") throw BackendError("cudnnFoo failed in conv2d_forward: BAD");
+    y.copy_from(*in[0]);
+  }
+  void backward(CallContext&, const std::vector<const Tensor*>&, const Tensor&, const Tensor& dy,
+                const std::vector<Tensor*>& dx) override {
+    if (fail_in_ == "backward") throw BackendError("cudnnBar failed in conv2d_backward_data: BAD");
+    if (dx[0]) dx[0]->copy_from(dy);
+  }
+
+ private:
+  std::string fail_in_;
+};
+}  // namespace
+
+TEST_CASE("a backend failure inside a layer names the layer, the pass and the call",
+          "[model][errors]") {
+  const Tensor x = Tensor::normal({4, 3}, 0.f, 1.f, 1), y = Tensor::normal({4, 2}, 0.f, 1.f, 2);
+  Sequential forward_fails({Input({3}), Dense(2), Failing("forward")});
+  forward_fails.compile("sgd", "mse");
+  CHECK_THROWS_MATCHES(forward_fails.predict(x), BackendError,
+                       Catch::Matchers::Message("layer \"boom\" (Failing) forward: cudnnFoo failed "
+                                                "in conv2d_forward: BAD"));
+  Sequential backward_fails({Input({3}), Dense(2), Failing("backward")});
+  backward_fails.compile("sgd", "mse");
+  CHECK_THROWS_MATCHES(backward_fails.train_step({x}, {y}), BackendError,
+                       Catch::Matchers::Message("layer \"boom\" (Failing) backward: cudnnBar "
+                                                "failed in conv2d_backward_data: BAD"));
+}

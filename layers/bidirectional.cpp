@@ -25,13 +25,15 @@ struct Inner {
   std::vector<const Tensor*> f_cout, b_cout, f_grad, b_grad;
 };
 
-/// `all` = [merged, forward states..., backward states...]: `dir`'s [inner output, its states].
+/// `all` = [`heads` outputs, forward states..., backward states...]: `dir`'s [inner output,
+/// its states].
 template <class P>
-void direction(std::vector<P>& into, P inner_output, const std::vector<P>& all, bool backward) {
-  const size_t states = (all.size() - 1) / 2;
+void direction(std::vector<P>& into, P inner_output, const std::vector<P>& all, bool backward,
+               size_t heads) {
+  const size_t states = (all.size() - heads) / 2;
   into.resize(1 + states);
   into[0] = inner_output;
-  for (size_t k = 0; k < states; ++k) into[1 + k] = all[1 + (backward ? states : 0) + k];
+  for (size_t k = 0; k < states; ++k) into[1 + k] = all[heads + (backward ? states : 0) + k];
 }
 
 const RNN& expect_rnn(const Layer& l, const char* what) {
@@ -79,9 +81,9 @@ Bidirectional::Bidirectional(LayerRef layer, BidirectionalOptions o)
     : LayerOf<Bidirectional>(std::move(o.name)), merge_mode_(std::move(o.merge_mode)) {
   if (!layer) throw ConfigError("Bidirectional: the wrapped layer is null");
   if (merge_mode_ != "concat" && merge_mode_ != "sum" && merge_mode_ != "mul" &&
-      merge_mode_ != "ave")
-    throw ConfigError("Bidirectional: merge_mode must be \"concat\", \"sum\", \"mul\" or \"ave\", got \"" +
-                      merge_mode_ + "\"");
+      merge_mode_ != "ave" && merge_mode_ != "none")
+    throw ConfigError("Bidirectional: merge_mode must be \"concat\", \"sum\", \"mul\", \"ave\" "
+                      "or \"none\", got \"" + merge_mode_ + "\"");
   const RNN& rnn = expect_rnn(*layer, "the wrapped layer");
   const std::string base = layer->name();
   forward_ = recreate(rnn, "forward_" + without_prefix(base, "forward_"), false);
@@ -113,11 +115,11 @@ Shape Bidirectional::compute_output_shape(const std::vector<Shape>& s) const {
 }
 
 int Bidirectional::num_outputs() const {
-  return 1 + 2 * (forward_->num_outputs() - 1);
+  return heads() + 2 * (forward_->num_outputs() - 1);
 }
 
 std::vector<Shape> Bidirectional::compute_output_shapes(const std::vector<Shape>& s) const {
-  std::vector<Shape> out = {compute_output_shape(s)};
+  std::vector<Shape> out(static_cast<size_t>(heads()), compute_output_shape(s));
   const std::vector<Shape> f = forward_->compute_output_shapes(s), b = backward_->compute_output_shapes(s);
   out.insert(out.end(), f.begin() + 1, f.end());
   out.insert(out.end(), b.begin() + 1, b.end());
@@ -155,31 +157,35 @@ bool Bidirectional::produces_mask(const std::vector<bool>& in) const {
 
 void Bidirectional::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                             Tensor& y) {
-  run_forward(ctx, *inputs[0], y, nullptr);
+  run_forward(ctx, *inputs[0], y, nullptr, nullptr);
 }
 
 void Bidirectional::forward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                                   const std::vector<Tensor*>& outputs) {
-  run_forward(ctx, *inputs[0], *outputs[0], outputs.size() > 1 ? &outputs : nullptr);
+  const size_t h = static_cast<size_t>(heads());
+  run_forward(ctx, *inputs[0], *outputs[0], outputs.size() > h ? &outputs : nullptr,
+              h == 2 ? outputs[1] : nullptr);
 }
 
 void Bidirectional::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                              const Tensor& y, const Tensor& dy,
                              const std::vector<Tensor*>& grad_inputs) {
-  run_backward(ctx, *inputs[0], y, dy, nullptr, nullptr, grad_inputs[0]);
+  run_backward(ctx, *inputs[0], y, dy, nullptr, nullptr, nullptr, grad_inputs[0]);
 }
 
 void Bidirectional::backward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                                    const std::vector<const Tensor*>& outputs,
                                    const std::vector<const Tensor*>& grad_outputs,
                                    const std::vector<Tensor*>& grad_inputs) {
-  const bool states = outputs.size() > 1;
+  const size_t h = static_cast<size_t>(heads());
+  const bool states = outputs.size() > h;
   run_backward(ctx, *inputs[0], *outputs[0], *grad_outputs[0], states ? &outputs : nullptr,
-               states ? &grad_outputs : nullptr, grad_inputs[0]);
+               states ? &grad_outputs : nullptr, h == 2 ? grad_outputs[1] : nullptr,
+               grad_inputs[0]);
 }
 
 void Bidirectional::run_forward(CallContext& ctx, const Tensor& x, Tensor& y,
-                                const std::vector<Tensor*>* outputs) {
+                                const std::vector<Tensor*>* outputs, Tensor* y_back) {
   Inner& inner = ctx.state<Inner>();
   for (CallContext* c : {&inner.fwd, &inner.bwd}) {
     c->training = ctx.training;
@@ -191,8 +197,8 @@ void Bidirectional::run_forward(CallContext& ctx, const Tensor& x, Tensor& y,
   Tensor yf = ctx.scratch(kYF, s), yb = ctx.scratch(kYB, s);
   inner.x[0] = &x;
   if (outputs) {  // return_state: each direction writes its states into this call's outputs
-    direction(inner.f_out, &yf, *outputs, false);
-    direction(inner.b_out, &yb, *outputs, true);
+    direction(inner.f_out, &yf, *outputs, false, static_cast<size_t>(heads()));
+    direction(inner.b_out, &yb, *outputs, true, static_cast<size_t>(heads()));
     forward_->forward_multi(inner.fwd, inner.x, inner.f_out);
     backward_->forward_multi(inner.bwd, inner.x, inner.b_out);
   } else {
@@ -206,6 +212,7 @@ void Bidirectional::run_forward(CallContext& ctx, const Tensor& x, Tensor& y,
   const float* a = yf.data<float>();
   const float* b = yb.data<float>();
   float* out = y.data<float>();
+  float* out_back = y_back ? y_back->data<float>() : nullptr;  // merge_mode "none"
   const bool concat = merge_mode_ == "concat", sum = merge_mode_ == "sum",
              mul = merge_mode_ == "mul";
   for (int64_t i = 0; i < n; ++i)
@@ -215,8 +222,12 @@ void Bidirectional::run_forward(CallContext& ctx, const Tensor& x, Tensor& y,
       const float* br = b + (i * steps + steps - 1 - t) * u;
       const bool masked = mp && mp[i * steps + t] == 0.f;  // Keras outputs zeros there
       float* o = out + (i * steps + t) * u * (concat ? 2 : 1);
+      float* ob = out_back ? out_back + (i * steps + t) * u : nullptr;
       for (int64_t k = 0; k < u; ++k) {
-        if (concat) {
+        if (ob) {
+          o[k] = masked ? 0.f : ar[k];
+          ob[k] = masked ? 0.f : br[k];
+        } else if (concat) {
           o[k] = masked ? 0.f : ar[k];
           o[u + k] = masked ? 0.f : br[k];
         } else {
@@ -228,7 +239,8 @@ void Bidirectional::run_forward(CallContext& ctx, const Tensor& x, Tensor& y,
 
 void Bidirectional::run_backward(CallContext& ctx, const Tensor& x, const Tensor& y,
                                  const Tensor& dy, const std::vector<const Tensor*>* outputs,
-                                 const std::vector<const Tensor*>* grad_outputs, Tensor* dx) {
+                                 const std::vector<const Tensor*>* grad_outputs,
+                                 const Tensor* dy_back, Tensor* dx) {
   Inner& inner = ctx.state<Inner>();
   for (CallContext* c : {&inner.fwd, &inner.bwd}) {
     c->accumulate_grads = ctx.accumulate_grads;
@@ -246,6 +258,7 @@ void Bidirectional::run_backward(CallContext& ctx, const Tensor& x, const Tensor
   const float* a = yf.data<float>();
   const float* b = yb.data<float>();
   const float* g = dy.data<float>();
+  const float* g_back = dy_back ? dy_back->data<float>() : nullptr;  // merge_mode "none"
   float* da = dyf.data<float>();
   float* db = dyb.data<float>();
   const bool concat = merge_mode_ == "concat", mul = merge_mode_ == "mul";
@@ -258,6 +271,9 @@ void Bidirectional::run_backward(CallContext& ctx, const Tensor& x, const Tensor
       for (int64_t k = 0; k < u; ++k) {
         if (masked) {
           da[ra + k] = db[rb + k] = 0.f;
+        } else if (g_back) {
+          da[ra + k] = gr[k];
+          db[rb + k] = g_back[ra + k];
         } else if (concat) {
           da[ra + k] = gr[k];
           db[rb + k] = gr[u + k];
@@ -281,8 +297,8 @@ void Bidirectional::run_backward(CallContext& ctx, const Tensor& x, const Tensor
     }
     auto& outs = backward_dir ? inner.b_cout : inner.f_cout;
     auto& grads = backward_dir ? inner.b_grad : inner.f_grad;
-    direction(outs, &yi, *outputs, backward_dir);
-    direction(grads, &dyi, *grad_outputs, backward_dir);
+    direction(outs, &yi, *outputs, backward_dir, static_cast<size_t>(heads()));
+    direction(grads, &dyi, *grad_outputs, backward_dir, static_cast<size_t>(heads()));
     layer.backward_multi(c, inner.x, outs, grads, inner.dx);
   };
   run_inner(*forward_, inner.fwd, yf, dyf, false);
@@ -304,7 +320,7 @@ void Bidirectional::reset_states() {
 
 json Bidirectional::get_config() const {
   json c = Layer::get_config();
-  c["merge_mode"] = merge_mode_;
+  c["merge_mode"] = merge_mode_ == "none" ? json(nullptr) : json(merge_mode_);
   c["layer"] = io::keras_object("keras.layers", forward_->class_name(), forward_->get_config());
   c["backward_layer"] =
       io::keras_object("keras.layers", backward_->class_name(), backward_->get_config());

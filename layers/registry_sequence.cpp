@@ -183,10 +183,11 @@ void register_sequence_layers(std::map<std::string, LayerFactory>& r) {
     ConfigReader cfg(c);
     BidirectionalOptions o;
     o.name = cfg.name();
-    if (c.contains("merge_mode") && c["merge_mode"].is_null())
-      cfg.fail("merge_mode", "null (the two outputs as a list) is not supported; use "
-                             "\"concat\", \"sum\", \"mul\" or \"ave\"");
-    o.merge_mode = cfg.choice("merge_mode", "concat", {"concat", "sum", "mul", "ave"});
+    // Keras' merge_mode=None (null): the two directions as two outputs.
+    (void)cfg.find("merge_mode");  // read, also when null
+    o.merge_mode = c.contains("merge_mode") && c["merge_mode"].is_null()
+                       ? "none"
+                       : cfg.choice("merge_mode", "concat", {"concat", "sum", "mul", "ave"});
     LayerPtr layer = wrapped_layer(cfg, "layer");
     if (cfg.has("backward_layer")) o.backward_layer = wrapped_layer(cfg, "backward_layer");
     try {

@@ -153,11 +153,12 @@ TEST_CASE("Bidirectional uses Keras' names, weights and config", "[sequence][bid
   CHECK(layer_from_config("Bidirectional", dropped.get_config())->get_config() ==
         dropped.get_config());
 
+  json none = c;
+  none["merge_mode"] = nullptr;  // Keras' merge_mode=None
+  const LayerPtr unmerged = layer_from_config("Bidirectional", none);
+  CHECK(static_cast<const Bidirectional&>(*unmerged).merge_mode() == "none");
+  CHECK(unmerged->get_config()["merge_mode"].is_null());
   json bad = c;
-  bad["merge_mode"] = nullptr;
-  CHECK_THROWS_WITH(layer_from_config("Bidirectional", bad),
-                    Catch::Contains("merge_mode: null (the two outputs as a list) is not supported"));
-  bad = c;
   bad["merge_mode"] = "max";
   CHECK_THROWS_WITH(layer_from_config("Bidirectional", bad), Catch::Contains("merge_mode"));
   bad = c;
@@ -208,4 +209,86 @@ TEST_CASE("A Keras config with Bidirectional layers loads, and its weights go th
   auto loaded = load_model("/tmp/fitrun_bidi_test_model.h5");
   CHECK(loaded->predict(x)[0].to_vector() == y.to_vector());
   std::remove("/tmp/fitrun_bidi_test_model.h5");
+}
+
+TEST_CASE("Bidirectional with merge_mode none gives both directions as outputs",
+          "[sequence][bidirectional]") {
+  const Tensor x = Tensor::uniform({2, 4, 5}, -1.f, 1.f, 23);
+  const Tensor mask = Tensor::from_vector({1.f, 1.f, 1.f, 0.f, 0.f, 1.f, 1.f, 1.f}, {2, 4});
+  for (int kind = 0; kind < 3; ++kind)
+    for (bool seq : {false, true}) {
+      DYNAMIC_SECTION("cell " << kind << (seq ? " sequences" : " last")) {
+        Bidirectional bi(make_rnn(kind, {.return_sequences = seq}), {.merge_mode = "none"});
+        bi.ensure_built({x.shape()});
+        randomize(bi, 51);
+        REQUIRE(bi.num_outputs() == 2);
+        const std::vector<Shape> shapes = bi.compute_output_shapes({Shape{-1, 4, 5}});
+        const Shape inner = seq ? Shape{-1, 4, 3} : Shape{-1, 3};
+        CHECK(shapes == std::vector<Shape>{inner, inner});
+        for (const Tensor* m : {static_cast<const Tensor*>(nullptr), &mask}) {
+          CallContext ctx;
+          ctx.input_masks = {m};
+          Tensor yf(shapes[0].with_batch(2)), yb(shapes[1].with_batch(2));
+          bi.forward_multi(ctx, {&x}, {&yf, &yb});
+          // [yf | yb] row by row is the concat merge of the two inner layers' outputs.
+          std::vector<float> joined;
+          const int64_t rows = yf.size() / 3;
+          for (int64_t r = 0; r < rows; ++r)
+            for (const Tensor* t : {&yf, &yb})
+              for (int64_t k = 0; k < 3; ++k) joined.push_back(static_cast<float>(t->flat(r * 3 + k)));
+          const Tensor a = run(*bi.forward_layer(), x, m);
+          const Tensor b = run(*bi.backward_layer(), x, m);
+          layer_test::check_close(Tensor::from_vector(joined, {rows, 6}),
+                                  merge(a, b, "concat", m), 1e-6, 1e-6);
+        }
+        layer_test::require_gradients(bi, {x}, {.epsilon = 1e-2, .tolerance = 2e-2});
+      }
+    }
+}
+
+TEST_CASE("a functional model reads both unmerged directions and round-trips its config",
+          "[sequence][bidirectional][config]") {
+  set_seed(5);
+  KerasTensor in = Input({4, 5});
+  auto [f, b] = Bidirectional(GRU(3, {.return_sequences = true}), {.merge_mode = "none"})
+                    .call_multi<2>(in);
+  Model m(in, Dense(2)(Concatenate()({f, b})), "unmerged");
+  const Tensor x = Tensor::uniform({3, 4, 5}, -1.f, 1.f, 24);
+  const Tensor p = m.predict(x)[0];
+  CHECK(m.to_json().find("\"merge_mode\":null") != std::string::npos);
+  std::shared_ptr<Model> back = model_from_json(m.to_json());
+  for (size_t i = 0; i < m.weights().size(); ++i)
+    back->weights()[i]->value.copy_from(m.weights()[i]->value);
+  const std::vector<float> expected = p.to_vector();
+  layer_test::check_close(back->predict(x)[0],
+                          std::vector<double>(expected.begin(), expected.end()), 1e-6, 1e-7);
+}
+
+TEST_CASE("Bidirectional merge_mode none with return_state: both outputs, then the states",
+          "[sequence][bidirectional]") {
+  const Tensor x = Tensor::uniform({2, 4, 5}, -1.f, 1.f, 25);
+  Bidirectional none(LSTM(3, {.return_sequences = true, .return_state = true}),
+                     {.merge_mode = "none"});
+  Bidirectional cat(LSTM(3, {.return_sequences = true, .return_state = true}));
+  none.ensure_built({x.shape()});
+  cat.ensure_built({x.shape()});
+  randomize(none, 52);
+  for (size_t i = 0; i < none.weights().size(); ++i)
+    cat.weights()[i]->value.copy_from(none.weights()[i]->value);
+  REQUIRE(none.num_outputs() == 6);  // forward, backward, h and c each way
+  REQUIRE(cat.num_outputs() == 5);
+  auto outputs = [&](Bidirectional& l) {
+    std::vector<Tensor> ts;
+    for (const Shape& s : l.compute_output_shapes({x.shape()})) ts.emplace_back(s.with_batch(2));
+    std::vector<Tensor*> ptrs;
+    for (Tensor& t : ts) ptrs.push_back(&t);
+    CallContext ctx;
+    l.forward_multi(ctx, {&x}, ptrs);
+    return ts;
+  };
+  const std::vector<Tensor> a = outputs(none), b = outputs(cat);
+  for (size_t k = 0; k < 4; ++k) {  // the states
+    const std::vector<float> want = b[1 + k].to_vector();
+    layer_test::check_close(a[2 + k], std::vector<double>(want.begin(), want.end()), 1e-6, 1e-7);
+  }
 }

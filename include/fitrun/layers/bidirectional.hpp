@@ -8,8 +8,9 @@
 namespace fitrun::layers {
 
 struct BidirectionalOptions {
-  /// How the two outputs combine: "concat" (last axis doubles), "sum", "mul" or "ave".
-  /// (Keras' merge_mode=None, the two outputs as a list, is not supported.)
+  /// How the two outputs combine: "concat" (last axis doubles), "sum", "mul", "ave", or "none"
+  /// (Keras' merge_mode=None): no merge, the two directions as two outputs [forward, backward],
+  /// the backward one in input order (call_multi).
   std::string merge_mode = "concat";
   /// The layer that reads the sequence backwards; null: a copy of `layer` with
   /// go_backwards = true. When given it must have the other go_backwards value and the same
@@ -25,7 +26,9 @@ struct BidirectionalOptions {
 /// mask passes through then. Weights: the forward layer's, then the backward layer's, with
 /// Keras' paths "<name>/forward_lstm/lstm_cell/kernel".
 /// With return_state on the wrapped layer a call gives [output, forward states..., backward
-/// states...] (call_multi), the backward states being those after the reversed pass.
+/// states...] (call_multi), the backward states being those after the reversed pass; with
+/// merge_mode "none", [forward output, backward output, states...]. Only the first output
+/// carries the input's mask.
 /// Throws ConfigError for another layer class, an unknown merge mode or mismatched layers.
 class Bidirectional : public LayerOf<Bidirectional> {
  public:
@@ -42,7 +45,8 @@ class Bidirectional : public LayerOf<Bidirectional> {
   void backward(CallContext& ctx, const std::vector<const Tensor*>& inputs, const Tensor& output,
                 const Tensor& grad_output, const std::vector<Tensor*>& grad_inputs) override;
   /// With return_state (on the wrapped layer): Keras' [output, forward states..., backward
-  /// states...] — 5 outputs for LSTM (h, c each way), 3 for GRU and SimpleRNN; else 1.
+  /// states...] — 5 outputs for LSTM (h, c each way), 3 for GRU and SimpleRNN; else 1. One more
+  /// with merge_mode "none" (the two unmerged outputs come first).
   int num_outputs() const override;
   std::vector<Shape> compute_output_shapes(const std::vector<Shape>& input_shapes) const override;
   void forward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
@@ -63,13 +67,18 @@ class Bidirectional : public LayerOf<Bidirectional> {
  private:
   /// The inner layers' output shape for this layer's output shape.
   Shape inner_shape(const Shape& output) const;
-  /// The call; `outputs` (null, or all outputs with return_state) receives the states.
+  /// The outputs before the states: 2 with merge_mode "none", else 1.
+  int heads() const { return merge_mode_ == "none" ? 2 : 1; }
+  /// The call; `outputs` (null, or all outputs with return_state) receives the states;
+  /// `y_back` (merge_mode "none") the backward output, y then being the forward one.
   void run_forward(CallContext& ctx, const Tensor& x, Tensor& y,
-                   const std::vector<Tensor*>* outputs);
-  /// Its backward; `grad_outputs` (null, or all output gradients) adds the states' gradients.
+                   const std::vector<Tensor*>* outputs, Tensor* y_back);
+  /// Its backward; `grad_outputs` (null, or all output gradients) adds the states' gradients;
+  /// `dy_back` is the backward output's gradient with merge_mode "none".
   void run_backward(CallContext& ctx, const Tensor& x, const Tensor& y, const Tensor& dy,
                     const std::vector<const Tensor*>* outputs,
-                    const std::vector<const Tensor*>* grad_outputs, Tensor* dx);
+                    const std::vector<const Tensor*>* grad_outputs, const Tensor* dy_back,
+                    Tensor* dx);
 
   LayerPtr forward_, backward_;
   std::string merge_mode_;

@@ -420,37 +420,52 @@ std::vector<Shape> Model::compute_output_shapes(const std::vector<Shape>& input_
 
 namespace {
 /// A nested model keeps one plan per call site, so a model used twice in an outer graph keeps
-/// both calls' activations for the backward pass.
+/// both calls' activations for the backward pass; the plan runs where the outer model runs.
 detail::Plan& call_plan(CallContext& ctx, const detail::Graph& graph, int64_t batch) {
   auto& plan = ctx.state<std::unique_ptr<detail::Plan>>();
-  if (!plan || plan->batch() != batch) plan = std::make_unique<detail::Plan>(graph, batch, true);
+  if (!plan || plan->batch() != batch || plan->device() != ctx.device)
+    plan = std::make_unique<detail::Plan>(graph, batch, true, ctx.device);
   return *plan;
+}
+
+/// A nested model's call, its outputs copied into outputs[0..count).
+void nested_forward(CallContext& ctx, const detail::Graph& graph,
+                    const std::vector<const Tensor*>& inputs, Tensor* const* outputs,
+                    size_t count) {
+  detail::Plan& p = call_plan(ctx, graph, outputs[0]->dim(0));
+  p.bind_inputs(inputs);
+  p.forward(ctx.training, ctx.step);
+  for (size_t k = 0; k < count; ++k) ops::copy(p.output(k), *outputs[k]);
+}
+
+/// Its backward from the gradients of its first `count` outputs.
+void nested_backward(CallContext& ctx, const detail::Graph& graph, int64_t batch,
+                     const Tensor* const* grad_outputs, size_t count,
+                     const std::vector<Tensor*>& grad_inputs) {
+  detail::Plan& p = call_plan(ctx, graph, batch);
+  for (size_t k = 0; k < count; ++k) ops::copy(*grad_outputs[k], p.output_grad(k));
+  p.backward(ctx.accumulate_grads);
+  for (size_t k = 0; k < grad_inputs.size(); ++k)
+    if (grad_inputs[k]) ops::copy(p.input_grad(k), *grad_inputs[k]);
 }
 }  // namespace
 
 void Model::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, Tensor& output) {
-  detail::Plan& p = call_plan(ctx, *impl_->graph, output.dim(0));
-  p.bind_inputs(inputs);
-  p.forward(ctx.training, ctx.step);
-  ops::copy(p.output(0), output);
+  Tensor* out = &output;
+  nested_forward(ctx, *impl_->graph, inputs, &out, 1);
 }
 
 void Model::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                      const Tensor& output, const Tensor& grad_output,
                      const std::vector<Tensor*>& grad_inputs) {
-  detail::Plan& p = call_plan(ctx, *impl_->graph, output.dim(0));
-  ops::copy(grad_output, p.output_grad(0));
-  p.backward(ctx.accumulate_grads);
-  for (size_t k = 0; k < grad_inputs.size(); ++k)
-    if (grad_inputs[k]) ops::copy(p.input_grad(k), *grad_inputs[k]);
+  (void)inputs;
+  const Tensor* dy = &grad_output;
+  nested_backward(ctx, *impl_->graph, output.dim(0), &dy, 1, grad_inputs);
 }
 
 void Model::forward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
                           const std::vector<Tensor*>& outputs) {
-  detail::Plan& p = call_plan(ctx, *impl_->graph, outputs[0]->dim(0));
-  p.bind_inputs(inputs);
-  p.forward(ctx.training, ctx.step);
-  for (size_t k = 0; k < outputs.size(); ++k) ops::copy(p.output(k), *outputs[k]);
+  nested_forward(ctx, *impl_->graph, inputs, outputs.data(), outputs.size());
 }
 
 void Model::backward_multi(CallContext& ctx, const std::vector<const Tensor*>& inputs,
@@ -458,11 +473,8 @@ void Model::backward_multi(CallContext& ctx, const std::vector<const Tensor*>& i
                            const std::vector<const Tensor*>& grad_outputs,
                            const std::vector<Tensor*>& grad_inputs) {
   (void)inputs;
-  detail::Plan& p = call_plan(ctx, *impl_->graph, outputs[0]->dim(0));
-  for (size_t k = 0; k < grad_outputs.size(); ++k) ops::copy(*grad_outputs[k], p.output_grad(k));
-  p.backward(ctx.accumulate_grads);
-  for (size_t k = 0; k < grad_inputs.size(); ++k)
-    if (grad_inputs[k]) ops::copy(p.input_grad(k), *grad_inputs[k]);
+  nested_backward(ctx, *impl_->graph, outputs[0]->dim(0), grad_outputs.data(),
+                  grad_outputs.size(), grad_inputs);
 }
 
 // get_config(), to_json() and the file formats live in src/io (model_config.cpp, saving.cpp).

@@ -153,6 +153,12 @@ TEST_CASE("GPU layers: forward and backward match the CPU", "[gpu][model]") {
        [](KerasTensor x) { return Add()({Conv2D(6, 3, "", conv(1, "same"))(x), x}); }},
       {"Concatenate", img,
        [](KerasTensor x) { return Concatenate()({Conv2D(3, 1)(x), x}); }},
+      {"a nested model", {12},
+       [](KerasTensor x) {
+         auto inner = std::make_shared<Sequential>(
+             Sequential({Input({12}), Dense(6, "relu"), BatchNormalization(), Dense(4)}));
+         return (*inner)(x);  // the outer graph keeps the nested model alive
+       }},
   };
   for (const LayerCase& c : cases) {
     SECTION(c.name) {

@@ -9,30 +9,6 @@
 namespace fitrun::detail {
 
 namespace {
-/// Runs one layer's pass; a backend failure (a CUDA, cuDNN, cuBLAS or oneDNN call, an op the
-/// device lacks) is rethrown naming the layer too: 'layer "conv2d" (Conv2D) backward:
-/// cudnnConvolutionBackwardFilter failed in conv2d_backward_weights: ...'.
-template <class F>
-void in_layer(const Layer& layer, const char* pass, F&& f) {
-  try {
-    f();
-  } catch (const BackendError& e) {
-    throw BackendError("layer \"" + layer.name() + "\" (" + layer.class_name() + ") " + pass +
-                       ": " + e.what());
-  }
-}
-
-/// Times f() into *seconds when profiling (the device drained before and after), else runs it.
-template <class F>
-void timed(LayerTimes* profile, Device device, double* seconds, F&& f) {
-  if (!profile) return f();
-  synchronize(device);
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  synchronize(device);
-  *seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 Tensor filled(const Shape& shape, float value, Device device) {
   Tensor t(shape, DType::float32, device);
   t.fill(value);
@@ -188,6 +164,26 @@ void Plan::upload_output_grads() {
     if (host_grads_[k].defined()) output_grad(k).copy_from(host_grads_[k]);
 }
 
+// A backend failure (a CUDA, cuDNN, cuBLAS or oneDNN call, an op the device lacks) names the
+// layer too: 'layer "conv2d" (Conv2D) backward: cudnnConvolutionBackwardFilter failed in
+// conv2d_backward_weights: ...'. Profiling drains the device before and after the pass.
+template <class F>
+void Plan::run_pass(size_t i, bool backward, F&& f) {
+  const Layer& layer = *graph_.nodes[i].layer;
+  try {
+    if (!profile_) return f();
+    synchronize(device_);
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    synchronize(device_);
+    (backward ? profile_->backward : profile_->forward)[i] +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } catch (const BackendError& e) {
+    throw BackendError("layer \"" + layer.name() + "\" (" + layer.class_name() + ") " +
+                       (backward ? "backward" : "forward") + ": " + e.what());
+  }
+}
+
 void Plan::forward(bool training, uint64_t step) {
   activity_penalty_ = 0;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
@@ -196,11 +192,7 @@ void Plan::forward(bool training, uint64_t step) {
     CallContext& ctx = ctx_[i];
     ctx.training = training;
     ctx.step = step;
-    timed(profile_, device_, profile_ ? &profile_->forward[i] : nullptr,
-          [&] {
-            in_layer(*g.layer, "forward",
-                     [&] { g.layer->forward_multi(ctx, in_ptrs_[i], out_ptrs_[i]); });
-          });
+    run_pass(i, false, [&] { g.layer->forward_multi(ctx, in_ptrs_[i], out_ptrs_[i]); });
     if (g.has_mask) g.layer->compute_mask(ctx, in_ptrs_[i], masks_[i]);
     if (g.layer->activity_regularizer)  // on every output, as Keras
       for (const Tensor* y : out_cptrs_[i])
@@ -222,10 +214,8 @@ void Plan::backward(bool accumulate_weights, float loss_scale) {
         if (unwritten_grad_[v]) grads_[v].fill(0);  // not last step's penalty gradient
         g.layer->activity_regularizer->add_gradient(values_[v], grads_[v], loss_scale);
       }
-    timed(profile_, device_, profile_ ? &profile_->backward[i] : nullptr, [&] {
-      in_layer(*g.layer, "backward", [&] {
-        g.layer->backward_multi(ctx, in_ptrs_[i], out_cptrs_[i], out_grad_ptrs_[i], grad_ptrs_[i]);
-      });
+    run_pass(i, true, [&] {
+      g.layer->backward_multi(ctx, in_ptrs_[i], out_cptrs_[i], out_grad_ptrs_[i], grad_ptrs_[i]);
     });
     for (const Accumulate& a : accumulate_[i]) ops::add_inplace(*a.into, *a.from);
   }

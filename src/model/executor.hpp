@@ -54,6 +54,10 @@ class Plan {
   void set_profile(LayerTimes* times) { profile_ = times; }
 
  private:
+  /// Runs node i's forward or backward pass `f`: timed while profiling, and a backend failure
+  /// rethrown naming the layer and the pass.
+  template <class F>
+  void run_pass(size_t i, bool backward, F&& f);
   struct Accumulate {
     Tensor* from;
     Tensor* into;

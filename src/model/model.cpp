@@ -336,23 +336,25 @@ std::string Model::profile_train_step(const TensorList& x, const TensorList& y, 
   p.set_profile(nullptr);
   const double per = 1000.0 / std::max(steps, 1);
   std::ostringstream os;
-  os << std::fixed << std::setprecision(3) << std::left << std::setw(40) << "layer (class)"
-     << std::right << std::setw(12) << "forward ms" << std::setw(13) << "backward ms" << "\n";
+  os << std::fixed << std::setprecision(3);
+  // One line: a name, then milliseconds per step (a second column for layers' backward).
+  const auto row = [&](const std::string& name, double first_s, const double* second_s) {
+    os << std::left << std::setw(40) << name << std::right << std::setw(12) << first_s * per;
+    if (second_s) os << std::setw(13) << *second_s * per;
+    os << "\n";
+  };
+  os << std::left << std::setw(40) << "layer (class)" << std::right << std::setw(12)
+     << "forward ms" << std::setw(13) << "backward ms" << "\n";
   double layers_s = 0;
   for (size_t i = 0; i < n; ++i) {
     const detail::GraphNode& g = m.graph->nodes[i];
     if (!g.is_call()) continue;  // inputs, and a call's second and later outputs
     layers_s += t.forward[i] + t.backward[i];
-    os << std::left << std::setw(40) << (g.layer->name() + " (" + g.layer->class_name() + ")")
-       << std::right << std::setw(12) << t.forward[i] * per << std::setw(13) << t.backward[i] * per
-       << "\n";
+    row(g.layer->name() + " (" + g.layer->class_name() + ")", t.forward[i], &t.backward[i]);
   }
-  os << std::left << std::setw(40) << "loss, metrics and their copies" << std::right
-     << std::setw(12) << (step_s - layers_s) * per << "\n"
-     << std::left << std::setw(40) << "optimizer update" << std::right << std::setw(12)
-     << update_s * per << "\n"
-     << std::left << std::setw(40) << "step (drained after every layer)" << std::right
-     << std::setw(12) << (step_s + update_s) * per << "\n";
+  row("loss, metrics and their copies", step_s - layers_s, nullptr);
+  row("optimizer update", update_s, nullptr);
+  row("step (drained after every layer)", step_s + update_s, nullptr);
   return os.str();
 }
 

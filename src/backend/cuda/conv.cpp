@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backend/cuda/bytewise_hash.hpp"
 #include "backend/cuda/context.hpp"
 #include "backend/cuda/cuda_ops.hpp"
 #include "backend/cuda/kernels.hpp"
@@ -35,14 +36,6 @@ struct Key {
   int pad_ = 0;
   Geom g;
   bool operator==(const Key& o) const { return device == o.device && g == o.g; }
-};
-struct KeyHash {
-  size_t operator()(const Key& k) const {
-    const auto* p = reinterpret_cast<const unsigned char*>(&k);
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < sizeof k; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-    return static_cast<size_t>(h);
-  }
 };
 
 /// Descriptors of one shape and the algorithms found for it (-1: not searched yet).
@@ -94,7 +87,7 @@ Geom geometry(const Shape& x, const Shape& k, const Shape& y, const ops::Conv2DP
 int dim(int64_t v) { return static_cast<int>(v); }
 
 Plan& plan(Context& ctx, const Geom& g, const char* op) {
-  static thread_local std::unordered_map<Key, Plan, KeyHash> cache;
+  static thread_local std::unordered_map<Key, Plan, BytewiseHash<Key>> cache;
   Key key{};
   key.device = ctx.device;
   key.g = g;

@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "backend/cuda/bytewise_hash.hpp"
 #include "backend/cuda/context.hpp"
 #include "backend/cuda/cuda_ops.hpp"
 #include "backend/cuda/kernels.hpp"
@@ -25,14 +26,6 @@ struct PlanKey {
   int device, transa, transb, epilogue;
   int64_t m, n, k, align;
   bool operator==(const PlanKey& o) const { return std::memcmp(this, &o, sizeof o) == 0; }
-};
-struct PlanKeyHash {
-  size_t operator()(const PlanKey& k) const {
-    const auto* p = reinterpret_cast<const unsigned char*>(&k);
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < sizeof k; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-    return static_cast<size_t>(h);
-  }
 };
 
 /// A matmul description, its layouts and the chosen algorithm, made once per shape.
@@ -63,7 +56,7 @@ Plan& plan(Context& ctx, cublasOperation_t ta, cublasOperation_t tb, int64_t m, 
   key.n = n;
   key.k = k;
   key.align = align;
-  static thread_local std::unordered_map<PlanKey, Plan, PlanKeyHash> cache;
+  static thread_local std::unordered_map<PlanKey, Plan, BytewiseHash<PlanKey>> cache;
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   Plan p;

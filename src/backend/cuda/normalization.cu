@@ -293,55 +293,34 @@ float* grad_target(const Tensor& param, Tensor& grad, int64_t C, const char* op,
 }
 }  // namespace
 
-void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                 float epsilon, Tensor& y, Tensor& mean, Tensor& var) {
-  const char* op = "batch_norm_forward_training";
-  const auto [rows, C] = rows_channels(x);
-  const float* xp = f32(x, op, "input");
-  check_size(y, x.size(), op, "output");
-  check_size(mean, C, op, "mean");
-  check_size(var, C, op, "variance");
-  const float* g = optional(gamma, C, op, "gamma");
-  const float* b = optional(beta, C, op, "beta");
-  float* yp = f32(y, op, "output");
-  float* mp = f32(mean, op, "mean");
-  float* vp = f32(var, op, "variance");
-  if (rows == 0 || C == 0) return;
-  Context& ctx = context_of(x, op);
-  const ColumnPlan p = column_plan(ctx, rows, C, op);
-  const double inv_rows = 1.0 / static_cast<double>(rows);
-  launch_partials<Col::sum>(p, xp, nullptr, nullptr, nullptr, 0.f, rows, C, ctx.stream, op);
-  launch_totals(p, p.partial0, C, inv_rows, nullptr, 0.f, mp, false, ctx.stream, op);
-  launch_partials<Col::squared_deviation>(p, xp, nullptr, mp, nullptr, 0.f, rows, C, ctx.stream,
-                                          op);
-  launch_totals(p, p.partial0, C, inv_rows, nullptr, 0.f, vp, false, ctx.stream, op);
-  const int64_t n = x.size();
-  bn_apply<<<blocks_for(n), kThreads, 0, ctx.stream>>>(xp, g, b, mp, vp, epsilon, n, C, yp);
-  FITRUN_CUDA_CHECK_LAUNCH("bn_apply", op);
-}
-
-void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                  const Tensor& mean, const Tensor& var, float epsilon,
-                                  Tensor& y) {
-  const char* op = "batch_norm_forward_inference";
-  const auto [rows, C] = rows_channels(x);
-  const float* xp = f32(x, op, "input");
-  check_size(y, x.size(), op, "output");
-  check_size(mean, C, op, "mean");
-  check_size(var, C, op, "variance");
-  const float* g = optional(gamma, C, op, "gamma");
-  const float* b = optional(beta, C, op, "beta");
-  float* yp = f32(y, op, "output");
-  const float* mp = f32(mean, op, "mean");
-  const float* vp = f32(var, op, "variance");
-  const int64_t n = x.size();
-  if (rows == 0 || C == 0) return;
-  Context& ctx = context_of(x, op);
-  bn_apply<<<blocks_for(n), kThreads, 0, ctx.stream>>>(xp, g, b, mp, vp, epsilon, n, C, yp);
-  FITRUN_CUDA_CHECK_LAUNCH("bn_apply", op);
-}
-
 namespace {
+/// The checked device pointers of a normalization forward; statistics per channel (batch
+/// norm) or per row (layer norm).
+struct ForwardArgs {
+  int64_t rows, C;
+  const float *xp, *g, *b;
+  float *yp, *mp, *vp;
+};
+
+ForwardArgs forward_args(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                         const Tensor& mean, const Tensor& var, Tensor& y, bool stats_per_row,
+                         const char* op) {
+  const auto [rows, C] = rows_channels(x);
+  ForwardArgs a{};
+  a.rows = rows;
+  a.C = C;
+  a.xp = f32(x, op, "input");
+  check_size(y, x.size(), op, "output");
+  check_size(mean, stats_per_row ? rows : C, op, "mean");
+  check_size(var, stats_per_row ? rows : C, op, "variance");
+  a.g = optional(gamma, C, op, "gamma");
+  a.b = optional(beta, C, op, "beta");
+  a.yp = f32(y, op, "output");
+  a.mp = f32(mean, op, "mean");
+  a.vp = f32(var, op, "variance");
+  return a;
+}
+
 /// The checked device pointers of a normalization backward; statistics per channel (batch
 /// norm) or per row (layer norm).
 struct BackwardArgs {
@@ -373,6 +352,39 @@ BackwardArgs backward_args(const Tensor& x, const Tensor& dy, const Tensor& gamm
   return a;
 }
 }  // namespace
+
+void batch_norm_forward_training(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                 float epsilon, Tensor& y, Tensor& mean, Tensor& var) {
+  const char* op = "batch_norm_forward_training";
+  const auto [rows, C, xp, g, b, yp, mp, vp] =
+      forward_args(x, gamma, beta, mean, var, y, false, op);
+  if (rows == 0 || C == 0) return;
+  Context& ctx = context_of(x, op);
+  const ColumnPlan p = column_plan(ctx, rows, C, op);
+  const double inv_rows = 1.0 / static_cast<double>(rows);
+  launch_partials<Col::sum>(p, xp, nullptr, nullptr, nullptr, 0.f, rows, C, ctx.stream, op);
+  launch_totals(p, p.partial0, C, inv_rows, nullptr, 0.f, mp, false, ctx.stream, op);
+  launch_partials<Col::squared_deviation>(p, xp, nullptr, mp, nullptr, 0.f, rows, C, ctx.stream,
+                                          op);
+  launch_totals(p, p.partial0, C, inv_rows, nullptr, 0.f, vp, false, ctx.stream, op);
+  const int64_t n = x.size();
+  bn_apply<<<blocks_for(n), kThreads, 0, ctx.stream>>>(xp, g, b, mp, vp, epsilon, n, C, yp);
+  FITRUN_CUDA_CHECK_LAUNCH("bn_apply", op);
+}
+
+void batch_norm_forward_inference(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                  const Tensor& mean, const Tensor& var, float epsilon,
+                                  Tensor& y) {
+  const char* op = "batch_norm_forward_inference";
+  const auto [rows, C, xp, g, b, yp, mp, vp] =
+      forward_args(x, gamma, beta, mean, var, y, false, op);
+  const int64_t n = x.size();
+  if (rows == 0 || C == 0) return;
+  Context& ctx = context_of(x, op);
+  bn_apply<<<blocks_for(n), kThreads, 0, ctx.stream>>>(xp, g, b, mp, vp, epsilon, n, C, yp);
+  FITRUN_CUDA_CHECK_LAUNCH("bn_apply", op);
+}
+
 
 void batch_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                          const Tensor& beta, const Tensor& mean, const Tensor& var,
@@ -420,16 +432,8 @@ void moving_average_update(Tensor& moving, const Tensor& value, float momentum) 
 void layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, float epsilon,
                         Tensor& y, Tensor& mean, Tensor& var) {
   const char* op = "layer_norm_forward";
-  const auto [rows, C] = rows_channels(x);
-  const float* xp = f32(x, op, "input");
-  check_size(y, x.size(), op, "output");
-  check_size(mean, rows, op, "mean");
-  check_size(var, rows, op, "variance");
-  const float* g = optional(gamma, C, op, "gamma");
-  const float* b = optional(beta, C, op, "beta");
-  float* yp = f32(y, op, "output");
-  float* mp = f32(mean, op, "mean");
-  float* vp = f32(var, op, "variance");
+  const auto [rows, C, xp, g, b, yp, mp, vp] =
+      forward_args(x, gamma, beta, mean, var, y, true, op);
   if (rows == 0 || C == 0) return;
   Context& ctx = context_of(x, op);
   layer_norm_forward_kernel<<<row_blocks(rows), kThreads, 0, ctx.stream>>>(xp, g, b, epsilon,

@@ -2,6 +2,7 @@
 // Keras' recurrent cells (SimpleRNN, LSTM, GRU both ways) written out in double precision, the
 // reference the recurrent-layer tests compare fitrun's kernels against.
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include <fitrun/fitrun.hpp>
@@ -28,6 +29,22 @@ inline const Case kCases[] = {
     {"GRU reset_before", fitrun::layers::RNN::Cell::gru, false, true, false},
     {"GRU reset_before backwards", fitrun::layers::RNN::Cell::gru, false, false, true},
 };
+
+/// The layer of a case, with `units` units.
+inline std::shared_ptr<fitrun::layers::RNN> make(const Case& c, int64_t units,
+                                                  bool return_state = false) {
+  using namespace fitrun::layers;
+  RNNOptions o;
+  o.reset_after = c.reset_after;
+  o.return_sequences = c.return_sequences;
+  o.go_backwards = c.go_backwards;
+  o.return_state = return_state;
+  switch (c.cell) {
+    case RNN::Cell::simple: return std::make_shared<SimpleRNN>(units, o);
+    case RNN::Cell::lstm: return std::make_shared<LSTM>(units, o);
+    default: return std::make_shared<GRU>(units, o);
+  }
+}
 
 
 using fitrun::Tensor;

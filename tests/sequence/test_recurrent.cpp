@@ -23,18 +23,7 @@ namespace {
 
 using rnn_test::Case;
 using rnn_test::kCases;
-
-std::shared_ptr<RNN> make(const Case& c, int64_t units) {
-  RNNOptions o;
-  o.reset_after = c.reset_after;
-  o.return_sequences = c.return_sequences;
-  o.go_backwards = c.go_backwards;
-  switch (c.cell) {
-    case RNN::Cell::simple: return std::make_shared<SimpleRNN>(units, o);
-    case RNN::Cell::lstm: return std::make_shared<LSTM>(units, o);
-    default: return std::make_shared<GRU>(units, o);
-  }
-}
+using rnn_test::make;
 
 /// Runs forward (and optionally backward) with a mask set on the context.
 Tensor run(RNN& l, const Tensor& x, const Tensor* mask, CallContext& ctx) {

@@ -28,19 +28,7 @@ namespace {
 
 using rnn_test::Case;
 using rnn_test::kCases;
-
-std::shared_ptr<RNN> make(const Case& c, int64_t units, bool return_state = true) {
-  RNNOptions o;
-  o.reset_after = c.reset_after;
-  o.return_sequences = c.return_sequences;
-  o.go_backwards = c.go_backwards;
-  o.return_state = return_state;
-  switch (c.cell) {
-    case RNN::Cell::simple: return std::make_shared<SimpleRNN>(units, o);
-    case RNN::Cell::lstm: return std::make_shared<LSTM>(units, o);
-    default: return std::make_shared<GRU>(units, o);
-  }
-}
+using rnn_test::make;
 
 /// One call through forward_multi, with `mask` (may be null) on the context.
 struct Call {
@@ -80,7 +68,7 @@ TEST_CASE("return_state gives the final states of Keras' equations", "[sequence]
   for (const Case& c : kCases) {
     for (const bool masked : {false, true}) {
       SECTION(std::string(c.what) + (masked ? ", masked" : "")) {
-        auto l = make(c, 5);
+        auto l = make(c, 5, true);
         const Tensor x = Tensor::uniform({2, 4, 6}, -1.f, 1.f, 11);
         l->ensure_built({x.shape()});
         randomize(*l, 20);
@@ -109,7 +97,7 @@ TEST_CASE("return_state gives the final states of Keras' equations", "[sequence]
 TEST_CASE("gradients flow from the state outputs", "[sequence][rnn][state][gradients]") {
   for (const Case& c : kCases) {
     SECTION(c.what) {
-      auto l = make(c, 4);
+      auto l = make(c, 4, true);
       const Tensor x = Tensor::uniform({2, 3, 5}, -1.f, 1.f, 12);
       l->ensure_built({x.shape()});
       randomize(*l, 30);
@@ -123,7 +111,7 @@ TEST_CASE("state gradients skip masked steps", "[sequence][rnn][state][mask][gra
   const Tensor mask = Tensor::from_vector({1.f, 0.f, 1.f, 0.f, 1.f, 1.f, 0.f, 0.f}, {2, 4});
   for (const Case& c : kCases) {
     SECTION(c.what) {
-      auto l = make(c, 3);
+      auto l = make(c, 3, true);
       const Tensor x = Tensor::uniform({2, 4, 3}, -1.f, 1.f, 13);
       l->ensure_built({x.shape()});
       randomize(*l, 40);
@@ -310,7 +298,7 @@ TEST_CASE("Bidirectional with return_state gives both directions' states",
   for (const Case& c : cases) {
     for (const bool masked : {false, true}) {
       SECTION(std::string(c.what) + (masked ? ", masked" : "")) {
-        Bidirectional bi(make(c, 3), {.merge_mode = "sum"});
+        Bidirectional bi(make(c, 3, true), {.merge_mode = "sum"});
         bi.ensure_built({x.shape()});
         randomize(bi, 70);
         const int states = c.cell == RNN::Cell::lstm ? 2 : 1;

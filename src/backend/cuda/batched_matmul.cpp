@@ -25,6 +25,7 @@
 #include "backend/cuda/context.hpp"
 #include "backend/cuda/cuda_ops.hpp"
 #include "fitrun/error.hpp"
+#include "ops/op_shapes.hpp"
 
 namespace fitrun::cuda {
 
@@ -40,16 +41,7 @@ int as_int(int64_t v, const char* what, const char* op) {
 void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                     float alpha, Tensor& c, bool accumulate) {
   const char* op = "batched_matmul";
-  if (a.rank() != 3 || b.rank() != 3 || c.rank() != 3)
-    throw ShapeError("batched_matmul: expected 3-D tensors, got " + a.shape().to_string() +
-                     ", " + b.shape().to_string() + " and " + c.shape().to_string());
-  const int64_t batch = a.dim(0);
-  const int64_t m = transpose_a ? a.dim(2) : a.dim(1), k = transpose_a ? a.dim(1) : a.dim(2);
-  const int64_t kb = transpose_b ? b.dim(2) : b.dim(1), n = transpose_b ? b.dim(1) : b.dim(2);
-  if (k != kb || b.dim(0) != batch || c.dim(0) != batch || c.dim(1) != m || c.dim(2) != n)
-    throw ShapeError("batched_matmul: shapes do not match: " + a.shape().to_string() +
-                     (transpose_a ? "ᵀ" : "") + " · " + b.shape().to_string() +
-                     (transpose_b ? "ᵀ" : "") + " -> " + c.shape().to_string());
+  const auto [batch, m, k, n] = ops::shapes::batched_matmul_dims(a, transpose_a, b, transpose_b, c);
   if (batch == 0 || m == 0 || n == 0) return;
   Context& ctx = context_of(c, op);
   float* pc = f32(c, op, "c");

@@ -15,6 +15,7 @@
 #include "backend/cuda/cuda_ops.hpp"
 #include "backend/cuda/kernels.hpp"
 #include "fitrun/error.hpp"
+#include "ops/op_shapes.hpp"
 
 namespace fitrun::cuda {
 
@@ -181,17 +182,8 @@ void launch_window(const float* x, float* y, const Window& g, cudaStream_t strea
   FITRUN_CUDA_CHECK_LAUNCH("window_kernel", op);
 }
 
-/// (outer, len, inner) around `axis`.
-struct Split3 {
-  int64_t outer = 1, len = 1, inner = 1;
-};
-Split3 around(const Shape& s, int axis) {
-  Split3 r;
-  for (int i = 0; i < axis; ++i) r.outer *= s[i];
-  r.len = s[axis];
-  for (int i = axis + 1; i < s.rank(); ++i) r.inner *= s[i];
-  return r;
-}
+using ops::shapes::around;
+using ops::shapes::Split3;
 
 /// Checks that the parts share every dim of `whole` but `axis`, and that their lengths along
 /// it add up to whole's; returns the normalized axis.

@@ -5,6 +5,7 @@
 
 #include "backend/onednn/context.hpp"
 #include "backend/onednn/cpu_ops.hpp"
+#include "ops/op_shapes.hpp"
 
 namespace fitrun::cpu {
 
@@ -19,16 +20,7 @@ void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool tra
                     float alpha, Tensor& c, bool accumulate) {
   check_cpu_f32(a, "batched_matmul", "a");
   check_cpu_f32(b, "batched_matmul", "b");
-  if (a.rank() != 3 || b.rank() != 3 || c.rank() != 3)
-    throw ShapeError("batched_matmul: expected 3-D tensors, got " + a.shape().to_string() +
-                     ", " + b.shape().to_string() + " and " + c.shape().to_string());
-  const int64_t batch = a.dim(0);
-  const int64_t m = transpose_a ? a.dim(2) : a.dim(1), k = transpose_a ? a.dim(1) : a.dim(2);
-  const int64_t kb = transpose_b ? b.dim(2) : b.dim(1), n = transpose_b ? b.dim(1) : b.dim(2);
-  if (k != kb || b.dim(0) != batch || c.dim(0) != batch || c.dim(1) != m || c.dim(2) != n)
-    throw ShapeError("batched_matmul: shapes do not match: " + a.shape().to_string() +
-                     (transpose_a ? "ᵀ" : "") + " · " + b.shape().to_string() +
-                     (transpose_b ? "ᵀ" : "") + " -> " + c.shape().to_string());
+  const auto [batch, m, k, n] = ops::shapes::batched_matmul_dims(a, transpose_a, b, transpose_b, c);
   int32_t alpha_bits;
   std::memcpy(&alpha_bits, &alpha, sizeof alpha_bits);
   Primitive& p = cached(

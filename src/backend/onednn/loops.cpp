@@ -5,6 +5,7 @@
 
 #include "backend/onednn/context.hpp"
 #include "backend/onednn/cpu_ops.hpp"
+#include "ops/op_shapes.hpp"
 
 namespace fitrun::cpu {
 
@@ -122,19 +123,8 @@ void dropout_forward(const Tensor& x, float rate, uint64_t seed, uint64_t counte
 
 void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx) { mul(dy, mask, dx); }
 
-namespace {
-/// (outer, axis, inner) decomposition of a shape around `axis`.
-struct Split3 {
-  int64_t outer = 1, len = 1, inner = 1;
-};
-Split3 around(const Shape& s, int axis) {
-  Split3 r;
-  for (int i = 0; i < axis; ++i) r.outer *= s[i];
-  r.len = s[axis];
-  for (int i = axis + 1; i < s.rank(); ++i) r.inner *= s[i];
-  return r;
-}
-}  // namespace
+using ops::shapes::around;
+using ops::shapes::Split3;
 
 void concat(const Tensor* const* inputs, int count, int axis, Tensor& y) {
   const Split3 out = around(y.shape(), axis);

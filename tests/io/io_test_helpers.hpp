@@ -59,6 +59,19 @@ inline std::vector<float> weights_of(const Model& m) {
   return out;
 }
 
+/// A model loaded from a full save is the saved one: the same weights, bit-identical
+/// predictions, the same compile config, optimizer iterations, step count and evaluation.
+inline void check_restored(Model& loaded, Model& saved, const Tensor& x, const Tensor& y) {
+  CHECK(weights_of(loaded) == weights_of(saved));
+  CHECK(Tensor(loaded.predict(x)).to_vector() == Tensor(saved.predict(x)).to_vector());
+  REQUIRE(loaded.compiled());
+  CHECK(loaded.get_compile_config() == saved.get_compile_config());
+  CHECK(loaded.optimizer().iterations() == saved.optimizer().iterations());
+  CHECK(loaded.train_steps() == saved.train_steps());
+  const EvaluateOptions quiet{.batch_size = 64, .verbose = 0};
+  CHECK(loaded.evaluate(x, y, quiet) == saved.evaluate(x, y, quiet));
+}
+
 inline std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;

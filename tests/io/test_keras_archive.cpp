@@ -261,14 +261,7 @@ TEST_CASE("save -> load_model(.keras) gives identical predictions, config and co
   auto loaded = load_model(path);
   CHECK(loaded->class_name() == "Sequential");
   CHECK(loaded->to_json() == model.to_json());  // config, build and compile config
-  CHECK(weights_of(*loaded) == weights_of(model));
-  CHECK(Tensor(loaded->predict(x)).to_vector() == Tensor(model.predict(x)).to_vector());
-  REQUIRE(loaded->compiled());
-  CHECK(loaded->get_compile_config() == model.get_compile_config());
-  CHECK(loaded->optimizer().iterations() == model.optimizer().iterations());
-  CHECK(loaded->train_steps() == model.train_steps());
-  const EvaluateOptions quiet{.batch_size = 64, .verbose = 0};
-  CHECK(loaded->evaluate(x, y, quiet) == model.evaluate(x, y, quiet));
+  check_restored(*loaded, model, x, y);
 
   // Without the optimizer, or loaded with compile=false: uncompiled, same weights.
   SaveOptions no_opt;

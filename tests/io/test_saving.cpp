@@ -218,15 +218,7 @@ TEST_CASE("save -> load_model gives identical predictions, config and compile st
   auto loaded = load_model(path);
   CHECK(loaded->class_name() == "Sequential");
   CHECK(loaded->get_config() == model.get_config());
-  CHECK(weights_of(*loaded) == weights_of(model));
-  const Tensor p1 = model.predict(x), p2 = loaded->predict(x);
-  CHECK(p1.to_vector() == p2.to_vector());  // bit-identical
-  REQUIRE(loaded->compiled());
-  CHECK(loaded->get_compile_config() == model.get_compile_config());
-  CHECK(loaded->optimizer().iterations() == model.optimizer().iterations());
-  CHECK(loaded->train_steps() == model.train_steps());
-  const EvaluateOptions quiet{.batch_size = 64, .verbose = 0};
-  CHECK(loaded->evaluate(x, y, quiet) == model.evaluate(x, y, quiet));
+  check_restored(*loaded, model, x, y);
 
   // Without the optimizer: the model comes back uncompiled.
   SaveOptions no_opt;

@@ -10,6 +10,7 @@
 
 #include "fitrun/constraints.hpp"
 #include "fitrun/error.hpp"
+#include "ops/optimizer_math.hpp"
 
 namespace fitrun::optimizers {
 
@@ -227,7 +228,8 @@ void Optimizer::apply_on_device(const std::vector<VariablePtr>& variables) {
   }
   if (fused_.params.empty()) return;
   if (!fused_update(fused_, static_cast<float>(learning_rate()), static_cast<float>(weight_decay_)))
-    throw Error(name_ + " has no GPU update yet (SGD, Adam and AdamW without amsgrad have one)");
+    throw Error(name_ + " has no fused update, so it cannot train on a GPU (the built-in "
+                "optimizers have one; a custom one needs fused_update)");
 }
 
 void Optimizer::apply(const std::vector<VariablePtr>& variables) {
@@ -260,11 +262,7 @@ void Optimizer::apply(const std::vector<VariablePtr>& variables) {
       if (!v.trainable || !v.grad.defined()) continue;
       const int64_t n = v.value.size();
       float* w = v.value.data<float>();
-      if (wd != 0.f) {
-        // Keras' _apply_weight_decay: w = w - w*wd*lr, before the update.
-#pragma omp simd
-        for (int64_t j = 0; j < n; ++j) w[j] = w[j] - w[j] * wd * lr;
-      }
+      ops::optimizer_math::decay_tensor(w, n, wd, lr);  // Keras: before the update
       update(w, v.grad.data<float>(), slots_[i], n, lr);
     }
   }

@@ -263,6 +263,7 @@ class RMSprop : public Optimizer {
 
  protected:
   void update(float*, const float*, std::vector<Tensor>&, int64_t, float) override;
+  bool fused_update(FusedBatch& batch, float lr, float wd) override;
   int num_slots() const override;
 
  private:
@@ -285,6 +286,7 @@ class Adagrad : public Optimizer {
 
  protected:
   void update(float*, const float*, std::vector<Tensor>&, int64_t, float) override;
+  bool fused_update(FusedBatch& batch, float lr, float wd) override;
   int num_slots() const override { return 1; }
   float slot_initial_value(int) const override {
     return static_cast<float>(opts_.initial_accumulator_value);

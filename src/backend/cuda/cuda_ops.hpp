@@ -6,7 +6,9 @@
 
 namespace fitrun::cuda {
 
+using ops::AdagradUpdate;
 using ops::AdamUpdate;
+using ops::RMSpropUpdate;
 using ops::SGDUpdate;
 
 void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, ActivationFn act,
@@ -42,6 +44,13 @@ void sgd_update(Tensor* const* params, const Tensor* const* grads, Tensor* const
                 int count, const SGDUpdate& u);
 void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
                  Tensor* const* v, int count, const AdamUpdate& u);
+void amsgrad_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
+                    Tensor* const* v, Tensor* const* v_hat, int count, const AdamUpdate& u);
+void rmsprop_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* velocity,
+                    Tensor* const* momentum, Tensor* const* average_gradient, int count,
+                    const RMSpropUpdate& u);
+void adagrad_update(Tensor* const* params, const Tensor* const* grads,
+                    Tensor* const* accumulators, int count, const AdagradUpdate& u);
 
 // ---- shape ops (shape_ops.cu) ----
 void zero_pad2d(const Tensor& x, int64_t top, int64_t left, Tensor& y);

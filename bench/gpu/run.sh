@@ -15,7 +15,9 @@
 # FITRUN_GPU_BENCH (benchmark configs, "" = skip; default "mlp:128 cnn:64 resnet:256"),
 # FITRUN_GPU_TESTS (Catch2 filter for the GPU tests; default "[gpu]"), FITRUN_GPU_ROUNDS (default 2),
 # FITRUN_GPU_PRECISIONS (default "float32"; "tf32"/"bf16" run PyTorch alone until fitrun has
-# them), FITRUN_GPU_PROFILE (0 skips the by-layer profiles of the CNN and ResNet steps).
+# them), FITRUN_GPU_PROFILE (0 skips the by-layer profiles of the CNN and ResNet steps),
+# FITRUN_GPU_C1_LAYOUTS (the other one-channel conv layouts to profile the CNN with; default
+# "nhwc nchw_all", "" = none).
 # Logs go to $OUT (the device tool brings them back) or to build-gpu/logs.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -141,6 +143,12 @@ if [[ ${FITRUN_GPU_PROFILE:-1} != 0 ]]; then
     step "where a $model training step's time goes on the GPU (by layer, device drained per layer)"
     run "$bin/bench/bench_$model" --device cuda --steps 5 --warmup 3 --repeats 1 --profile 20 \
       2>&1 | tee "$logs/profile_$model.log" | tail -45
+  done
+  # The CNN's first conv has one input channel: compare how cuDNN is told its layout.
+  for layout in ${FITRUN_GPU_C1_LAYOUTS-nhwc nchw_all}; do
+    step "the CNN step with FITRUN_CONV_C1_LAYOUT=$layout (the default, nchw, is above)"
+    FITRUN_CONV_C1_LAYOUT=$layout run "$bin/bench/bench_cnn" --device cuda --steps 5 --warmup 3 \
+      --repeats 1 --profile 20 2>&1 | tee "$logs/profile_cnn_$layout.log" | tail -45
   done
 fi
 

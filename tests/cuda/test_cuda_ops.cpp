@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "backend/cuda/cuda_ops.hpp"
 #include "fitrun/error.hpp"
 #include "fitrun/ops.hpp"
 #include "gpu_helpers.hpp"
@@ -101,23 +102,25 @@ TEST_CASE("GPU dense backward (data, weights, bias) matches the CPU", "[gpu]") {
   if (with_bias) CHECK(relative_error(db_gpu, db_cpu) <= kTolerance);
 }
 
-TEST_CASE("GPU conv2d (cuDNN) forward and backward match the CPU", "[gpu]") {
-  FITRUN_REQUIRE_GPU();
-  struct Case {
-    int64_t n, h, w, c, oc, k, stride, dilation, pad, groups;
-  };
-  const Case c = GENERATE(Case{2, 9, 11, 3, 8, 3, 1, 1, 1, 1}, Case{3, 12, 12, 4, 6, 3, 2, 1, 0, 1},
-                          Case{1, 10, 10, 4, 8, 3, 1, 2, 2, 2}, Case{2, 7, 7, 5, 4, 1, 1, 1, 0, 1});
-  const ActivationFn act = GENERATE(ActivationFn::linear, ActivationFn::relu);
-  const bool accumulate = GENERATE(false, true);
-  CAPTURE(c.n, c.h, c.w, c.c, c.oc, c.k, c.stride, c.dilation, c.pad, c.groups);
+namespace {
+struct ConvCase {
+  int64_t n, h, w, c, oc, k, stride, dilation, pad, groups;
+  int64_t pad_extra = 0;  // added at the bottom and right: Keras "same" with stride 2
+};
+
+/// conv2d forward (bias, activation), backward data and backward weights (bias gradient,
+/// `accumulate`) on the GPU against the CPU, on the same random inputs.
+void compare_conv(const ConvCase& c, ActivationFn act, bool accumulate) {
+  CAPTURE(c.n, c.h, c.w, c.c, c.oc, c.k, c.stride, c.dilation, c.pad, c.pad_extra, c.groups);
   ops::Conv2DParams p;
   p.stride_h = p.stride_w = c.stride;
   p.dilation_h = p.dilation_w = c.dilation;
-  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = c.pad;
+  p.pad_top = p.pad_left = c.pad;
+  p.pad_bottom = p.pad_right = c.pad + c.pad_extra;
   p.groups = c.groups;
   const int64_t span = (c.k - 1) * c.dilation + 1;
-  const int64_t oh = (c.h + 2 * c.pad - span) / c.stride + 1, ow = (c.w + 2 * c.pad - span) / c.stride + 1;
+  const int64_t oh = (c.h + 2 * c.pad + c.pad_extra - span) / c.stride + 1;
+  const int64_t ow = (c.w + 2 * c.pad + c.pad_extra - span) / c.stride + 1;
   Tensor x = random({c.n, c.h, c.w, c.c}, 80), k = random({c.k, c.k, c.c / c.groups, c.oc}, 81);
   Tensor b = random({c.oc}, 82), dy = random({c.n, oh, ow, c.oc}, 83);
   Tensor y({c.n, oh, ow, c.oc}), yg(y.shape(), DType::float32, kGpu);
@@ -134,6 +137,39 @@ TEST_CASE("GPU conv2d (cuDNN) forward and backward match the CPU", "[gpu]") {
   ops::conv2d_backward_weights(x.to(kGpu), dy.to(kGpu), p, dkg, dbg, accumulate);
   CHECK(relative_error(dkg, dk) <= kTolerance);
   CHECK(relative_error(dbg, db) <= kTolerance);
+}
+}  // namespace
+
+TEST_CASE("GPU conv2d (cuDNN) forward and backward match the CPU", "[gpu]") {
+  FITRUN_REQUIRE_GPU();
+  const ConvCase c = GENERATE(ConvCase{2, 9, 11, 3, 8, 3, 1, 1, 1, 1},
+                              ConvCase{3, 12, 12, 4, 6, 3, 2, 1, 0, 1},
+                              ConvCase{1, 10, 10, 4, 8, 3, 1, 2, 2, 2},
+                              ConvCase{2, 7, 7, 5, 4, 1, 1, 1, 0, 1});
+  compare_conv(c, GENERATE(ActivationFn::linear, ActivationFn::relu), GENERATE(false, true));
+}
+
+TEST_CASE("GPU conv2d with one channel matches the CPU in every C=1 layout", "[gpu]") {
+  FITRUN_REQUIRE_GPU();
+  using cuda::ConvC1Layout;
+  const ConvC1Layout layout =
+      GENERATE(ConvC1Layout::nhwc, ConvC1Layout::nchw, ConvC1Layout::nchw_all);
+  // One input channel (the first conv of a digits CNN, "same"/"valid", stride 2 with Keras'
+  // asymmetric "same", dilation), one output channel, and both.
+  const ConvCase c = GENERATE(ConvCase{4, 8, 8, 1, 16, 3, 1, 1, 1, 1},
+                              ConvCase{3, 12, 10, 1, 6, 3, 2, 1, 0, 1, 1},
+                              ConvCase{2, 11, 9, 1, 5, 3, 1, 2, 0, 1},
+                              ConvCase{2, 9, 9, 1, 4, 5, 2, 1, 2, 1},
+                              ConvCase{2, 9, 11, 3, 1, 3, 1, 1, 1, 1},
+                              ConvCase{3, 10, 10, 1, 1, 3, 2, 2, 1, 1});
+  const ActivationFn act = GENERATE(ActivationFn::linear, ActivationFn::relu);
+  CAPTURE(static_cast<int>(layout));
+  struct Restore {
+    ConvC1Layout before = cuda::conv_c1_layout();
+    ~Restore() { cuda::set_conv_c1_layout(before); }
+  } restore;
+  cuda::set_conv_c1_layout(layout);
+  compare_conv(c, act, act == ActivationFn::relu);
 }
 
 TEST_CASE("GPU activations forward and backward match the CPU", "[gpu]") {

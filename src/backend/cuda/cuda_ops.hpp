@@ -18,6 +18,12 @@ void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, 
                             bool accumulate);
 void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                     float alpha, Tensor& c, bool accumulate);
+/// How conv2d describes a side with one channel to cuDNN (conv.cpp explains): read once from
+/// FITRUN_CONV_C1_LAYOUT ("nhwc", "nchw" (default), "nchw_all"); settable for tests and
+/// benchmarks. Plans are cached per layout.
+enum class ConvC1Layout { nhwc, nchw, nchw_all };
+ConvC1Layout conv_c1_layout();
+void set_conv_c1_layout(ConvC1Layout layout);
 void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
                     const ops::Conv2DParams& p, ActivationFn act, Tensor& y);
 void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const ops::Conv2DParams& p,

@@ -3,7 +3,9 @@
 // KRSC (out, kh, kw, in/groups), so the Keras kernel (kh, kw, in/groups, out) is transposed into
 // a cached device buffer per call, and the filter gradient transposed back. Algorithms are
 // chosen once per shape with cudnnFind* (which benchmarks on the GPU), restricted to fp32 FMA
-// maths (no TF32) so results match the CPU; the workspace is the device's shared one.
+// maths so results match the CPU, or, after set_float32_matmul_precision("high"), with
+// CUDNN_TENSOR_OP_MATH and the fastest algorithm of any maths (TF32 tensor cores); plans are
+// cached per precision. The workspace is the device's shared one.
 //
 // cuDNN pads symmetrically only. Asymmetric padding (Keras "same" with stride 2 on even sizes:
 // top 0, bottom 1) is made explicit: the input is zero-padded by the full (top, bottom, left,
@@ -30,6 +32,7 @@
 #include "backend/cuda/context.hpp"
 #include "backend/cuda/cuda_ops.hpp"
 #include "backend/cuda/kernels.hpp"
+#include "core/matmul_precision.hpp"
 #include "fitrun/error.hpp"
 
 namespace fitrun::cuda {
@@ -45,9 +48,11 @@ struct Geom {
 struct Key {
   int device;
   int layout;  // ConvC1Layout applied (nhwc when no side has one channel)
+  int tf32;    // set_float32_matmul_precision("high")
+  int unused = 0;
   Geom g;
   bool operator==(const Key& o) const {
-    return device == o.device && layout == o.layout && g == o.g;
+    return device == o.device && layout == o.layout && tf32 == o.tf32 && g == o.g;
   }
 };
 
@@ -61,6 +66,7 @@ struct Plan {
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   ConvC1Layout layout = ConvC1Layout::nhwc;
+  bool tf32 = false;
   bool y_transformed = false;  // cuDNN's y is an NCHW copy in a reused buffer
   int algo[kPasses] = {kUnsearched, kUnsearched, kUnsearched};
   size_t ws[kPasses] = {};
@@ -115,6 +121,7 @@ Plan& plan(Context& ctx, const Geom& g, ConvC1Layout layout, const char* op) {
   Key key{};
   key.device = ctx.device;
   key.layout = static_cast<int>(layout);
+  key.tf32 = tf32_allowed();
   key.g = g;
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
@@ -125,6 +132,7 @@ Plan& plan(Context& ctx, const Geom& g, ConvC1Layout layout, const char* op) {
   const auto format = [](bool nchw) { return nchw ? CUDNN_TENSOR_NCHW : CUDNN_TENSOR_NHWC; };
   Plan p;
   p.layout = layout;
+  p.tf32 = key.tf32;
   p.y_transformed = y_nchw && g.oc != 1;
   FITRUN_CUDA_CHECK(cudnnCreateTensorDescriptor(&p.x), op);
   FITRUN_CUDA_CHECK(cudnnCreateTensorDescriptor(&p.y), op);
@@ -150,7 +158,8 @@ Plan& plan(Context& ctx, const Geom& g, ConvC1Layout layout, const char* op) {
                                                     CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
                     op);
   FITRUN_CUDA_CHECK(cudnnSetConvolutionGroupCount(p.conv, dim(g.g)), op);
-  FITRUN_CUDA_CHECK(cudnnSetConvolutionMathType(p.conv, CUDNN_FMA_MATH), op);
+  FITRUN_CUDA_CHECK(
+      cudnnSetConvolutionMathType(p.conv, p.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH), op);
   int n = 0, c = 0, h = 0, w = 0;
   FITRUN_CUDA_CHECK(cudnnGetConvolution2dForwardOutputDim(p.conv, p.x, p.w, &n, &c, &h, &w), op);
   if (n != g.n || c != g.oc || h != g.oh || w != g.ow)
@@ -162,12 +171,13 @@ Plan& plan(Context& ctx, const Geom& g, ConvC1Layout layout, const char* op) {
   return cache.emplace(key, p).first->second;
 }
 
-/// The first successful result within the workspace cap, preferring fp32 FMA maths (the
-/// descriptor asks for it; CUDNN_DEFAULT_MATH may mean TF32 on Ampere and later, which would
-/// not match the CPU to 1e-4); without an FMA result, the fastest other one. False if none.
+/// The first (fastest) successful result within the workspace cap. In fp32 ("highest"), FMA
+/// maths first (the descriptor asks for it; CUDNN_DEFAULT_MATH may mean TF32 on Ampere and
+/// later, which would not match the CPU to 1e-4), else the fastest other one; with TF32 allowed,
+/// the fastest of any maths. False if none.
 template <class Perf>
-bool choose(const Perf* perf, int count, int& algo, size_t& ws) {
-  for (int pass = 0; pass < 2; ++pass) {
+bool choose(const Perf* perf, int count, bool tf32, int& algo, size_t& ws) {
+  for (int pass = tf32 ? 1 : 0; pass < 2; ++pass) {
     for (int i = 0; i < count; ++i) {
       if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > kMaxWorkspace) continue;
       if (pass == 0 && perf[i].mathType != CUDNN_FMA_MATH) continue;
@@ -192,17 +202,17 @@ void find(cudnnHandle_t h, Plan& p, Pass pass, const char* op) {
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     status = cudnnFindConvolutionForwardAlgorithm(h, p.x, p.w, p.conv, p.y,
                                                   CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf);
-    ok = status == CUDNN_STATUS_SUCCESS && choose(perf, found, p.algo[pass], p.ws[pass]);
+    ok = status == CUDNN_STATUS_SUCCESS && choose(perf, found, p.tf32, p.algo[pass], p.ws[pass]);
   } else if (pass == kBackwardData) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     status = cudnnFindConvolutionBackwardDataAlgorithm(
         h, p.w, p.y, p.conv, p.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, perf);
-    ok = status == CUDNN_STATUS_SUCCESS && choose(perf, found, p.algo[pass], p.ws[pass]);
+    ok = status == CUDNN_STATUS_SUCCESS && choose(perf, found, p.tf32, p.algo[pass], p.ws[pass]);
   } else {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     status = cudnnFindConvolutionBackwardFilterAlgorithm(
         h, p.x, p.y, p.conv, p.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, perf);
-    ok = status == CUDNN_STATUS_SUCCESS && choose(perf, found, p.algo[pass], p.ws[pass]);
+    ok = status == CUDNN_STATUS_SUCCESS && choose(perf, found, p.tf32, p.algo[pass], p.ws[pass]);
   }
   if (ok) return;
   if (p.layout != ConvC1Layout::nhwc) {

@@ -147,6 +147,15 @@ struct AdagradUpdate {
 };
 void adagrad_update(Tensor* const* params, const Tensor* const* grads,
                     Tensor* const* accumulators, int count, const AdagradUpdate& u);
+/// Keras' gradient clipping, in place over all gradients at once (one option, as Keras):
+/// norm: each g = g·c/max(||g||, c); global_norm: every g *= c·min(1/||all||, 1/c) (a NaN or
+/// infinite norm makes every gradient NaN); value: g = min(max(g, -c), c).
+struct GradientClip {
+  enum class Kind { norm, global_norm, value };
+  Kind kind = Kind::norm;
+  float limit = 1.f;
+};
+void clip_gradients(Tensor* const* grads, int count, const GradientClip& clip);
 
 // ---- shape ops ----
 /// Concatenates along `axis` (not the batch axis; inputs share all other dims).

@@ -215,6 +215,13 @@ void adagrad_update(Tensor* const* params, const Tensor* const* grads,
   cpu::adagrad_update(params, grads, accumulators, count, u);
 }
 
+void clip_gradients(Tensor* const* grads, int count, const GradientClip& clip) {
+  Devices d("clip_gradients");
+  d.add(grads, count);
+  if (d.gpu()) return FITRUN_GPU(clip_gradients(grads, count, clip));
+  cpu::clip_gradients(grads, count, clip);
+}
+
 // ---- the rest: each op that calls cpu_only() is CPU-only for now (a GPU tensor gets an error
 // naming the op); the others route to the GPU like the ops above ----
 

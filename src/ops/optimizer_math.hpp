@@ -91,6 +91,21 @@ FITRUN_HOST_DEVICE void adagrad_step(float& w, float g, float& acc, const Adagra
   w -= k.lr * g / sqrtf(acc + k.eps);
 }
 
+// ---- Keras' gradient clipping (BaseOptimizer._clip_gradients); std::min/max's NaN handling ----
+FITRUN_HOST_DEVICE float min_of(float a, float b) { return b < a ? b : a; }  // std::min(a, b)
+FITRUN_HOST_DEVICE float max_of(float a, float b) { return a < b ? b : a; }  // std::max(a, b)
+/// clipnorm: g * c / max(||g||, c), with ||g|| the tensor's norm in float.
+FITRUN_HOST_DEVICE void clip_norm_step(float& g, float norm, float c) {
+  g = g * c / max_of(norm, c);
+}
+/// global_clipnorm's one factor, c·min(1/norm, 1/c), from the sum of every gradient's
+/// squares; NaN/inf norms poison the gradients (norm - norm) rather than pass them unclipped.
+FITRUN_HOST_DEVICE float global_clip_scale(double sum_squares, float c) {
+  const float norm = static_cast<float>(sqrt(sum_squares));
+  return c * min_of(1.f / norm, 1.f / c) + (norm - norm);
+}
+FITRUN_HOST_DEVICE void clip_value_step(float& g, float v) { g = min_of(max_of(g, -v), v); }
+
 #ifndef __CUDACC__
 // ---- one tensor on the host: vectorizable loops over the steps above ----
 inline void decay_tensor(float* w, int64_t n, float wd, float lr) {
@@ -126,6 +141,12 @@ inline void rmsprop_tensor(float* w, const float* g, float* vel, float* mom, flo
 #pragma omp simd
     for (int64_t j = 0; j < n; ++j) rmsprop_step<false, false>(w[j], g[j], vel[j], unused, unused, k);
   }
+}
+inline double sum_squares(const float* g, int64_t n) {
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t j = 0; j < n; ++j) s += static_cast<double>(g[j]) * g[j];
+  return s;
 }
 inline void adagrad_tensor(float* w, const float* g, float* acc, int64_t n,
                            const AdagradScalars& k) {

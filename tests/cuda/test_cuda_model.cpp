@@ -244,6 +244,15 @@ TEST_CASE("GPU training: each optimizer's fused update matches the CPU steps", "
                            .learning_rate = 0.01, .weight_decay = 0.01}); }},
       {"Adagrad", [] { return std::make_shared<optimizers::Adagrad>(optimizers::AdagradOptions{
                            .learning_rate = 0.05}); }},
+      // Clipping runs on the device before the update.
+      {"SGD clipnorm", [] { return std::make_shared<optimizers::SGD>(optimizers::SGDOptions{
+                                .learning_rate = 0.05, .clipnorm = 0.2}); }},
+      {"Adam global_clipnorm",
+       [] { return std::make_shared<optimizers::Adam>(optimizers::AdamOptions{
+                .learning_rate = 0.01, .global_clipnorm = 0.3}); }},
+      {"Adagrad clipvalue",
+       [] { return std::make_shared<optimizers::Adagrad>(optimizers::AdagradOptions{
+                .learning_rate = 0.05, .clipvalue = 0.01}); }},
   };
   const Tensor x = Tensor::normal({16, 10}, 0.f, 1.f, 5);
   const Tensor y = Tensor::normal({16, 3}, 0.f, 1.f, 6);

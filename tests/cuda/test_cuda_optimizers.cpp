@@ -123,3 +123,22 @@ TEST_CASE("GPU fused Adagrad update matches the CPU", "[gpu]") {
                         u);
   });
 }
+
+TEST_CASE("GPU gradient clipping matches the CPU", "[gpu]") {
+  FITRUN_REQUIRE_GPU();
+  using Kind = ops::GradientClip::Kind;
+  const Kind kind = GENERATE(Kind::norm, Kind::global_norm, Kind::value);
+  // The parameters stand in for gradients (uniform in [-1, 1]: norms ~1.5 to ~26); the limits
+  // clip some tensors and some elements.
+  const ops::GradientClip clip{kind, kind == Kind::value ? 0.5f : 3.f};
+  CAPTURE(static_cast<int>(kind));
+  State cpu(Device::cpu()), gpu(kGpu);
+  for (State* s : {&cpu, &gpu}) ops::clip_gradients(s->params().data(), int(s->w.size()), clip);
+  const State before(Device::cpu());
+  for (size_t i = 0; i < cpu.w.size(); ++i) {
+    INFO("tensor " << i);
+    CHECK(relative_error(gpu.w[i], cpu.w[i]) <= kUpdateTolerance);
+  }
+  // Clipping changed the large tensor (a kernel that did nothing would fail here).
+  CHECK(relative_error(cpu.w[0], before.w[0]) > 1e-3);
+}

@@ -164,7 +164,7 @@ class Optimizer {
   /// Loss unscaling and accumulation into v.grad; false when this variable is not updated at
   /// this step (its gradient was only accumulated).
   bool prepare_gradient(size_t i, Variable& v, bool update_step);
-  /// Clipping of all prepared gradients, in place (Keras' _clip_gradients).
+  /// Clipping of all prepared gradients, in place (Keras' _clip_gradients), on their device.
   void clip_gradients(const std::vector<VariablePtr>& variables);
   void update_moving_averages(const std::vector<VariablePtr>& variables);
   /// apply() for variables on a GPU: the fused update of all of them; the base options that
@@ -178,6 +178,7 @@ class Optimizer {
   std::vector<std::vector<Tensor>> slots_;
   std::vector<Tensor> averages_, accumulators_;
   FusedBatch fused_;  // reused every step: no allocation after the first
+  std::vector<Tensor*> clip_grads_;  // the gradients clip_gradients works on, reused likewise
 };
 
 using OptimizerPtr = std::shared_ptr<Optimizer>;

@@ -8,6 +8,7 @@ namespace fitrun::cuda {
 
 using ops::AdagradUpdate;
 using ops::AdamUpdate;
+using ops::GradientClip;
 using ops::RMSpropUpdate;
 using ops::SGDUpdate;
 
@@ -57,6 +58,7 @@ void rmsprop_update(Tensor* const* params, const Tensor* const* grads, Tensor* c
                     const RMSpropUpdate& u);
 void adagrad_update(Tensor* const* params, const Tensor* const* grads,
                     Tensor* const* accumulators, int count, const AdagradUpdate& u);
+void clip_gradients(Tensor* const* grads, int count, const GradientClip& clip);
 
 // ---- shape ops (shape_ops.cu) ----
 void zero_pad2d(const Tensor& x, int64_t top, int64_t left, Tensor& y);

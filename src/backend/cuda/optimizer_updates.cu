@@ -83,22 +83,48 @@ __global__ void update_kernel(const Slice* slices, int count, int64_t total, Sca
   }
 }
 
-/// Host and device copies of the slice table, grown as needed. A pinned host buffer is not
-/// needed: the table is small and uploaded with one ordered copy per step.
+/// Host and device copies of the slice table, grown as needed, and a device buffer for the
+/// clipping sums (one double per slice). A pinned host buffer is not needed: the table is
+/// small and uploaded with one ordered copy per step.
 struct Table {
   std::vector<Slice> host;
   Slice* device = nullptr;
   size_t capacity = 0;
+  double* sums = nullptr;  // capacity + 1 doubles
 };
+
+Table& table(Context& ctx) {
+  static thread_local std::vector<Table> tables;  // one per device
+  if (tables.size() <= static_cast<size_t>(ctx.device)) tables.resize(ctx.device + 1);
+  Table& t = tables[static_cast<size_t>(ctx.device)];
+  t.host.clear();
+  return t;
+}
+
+/// Copies t.host to the device (growing the buffers first if needed).
+void upload(Context& ctx, Table& t, const char* op) {
+  if (t.host.size() > t.capacity) {
+    if (t.device) {
+      synchronize(ctx, op);
+      FITRUN_CUDA_CHECK(cudaFree(t.device), op);
+      FITRUN_CUDA_CHECK(cudaFree(t.sums), op);
+    }
+    t.capacity = t.host.size() * 2;
+    FITRUN_CUDA_CHECK(cudaMalloc(&t.device, t.capacity * sizeof(Slice)), op);
+    FITRUN_CUDA_CHECK(cudaMalloc(&t.sums, (t.capacity + 1) * sizeof(double)), op);
+  }
+  // The host vector must stay unchanged until the copy has read it: the copy from pageable
+  // memory returns only once the data is staged.
+  FITRUN_CUDA_CHECK(cudaMemcpyAsync(t.device, t.host.data(), t.host.size() * sizeof(Slice),
+                                    cudaMemcpyHostToDevice, ctx.stream),
+                    op);
+}
 
 void run(Tensor* const* params, const Tensor* const* grads, std::initializer_list<om::SlotArg> slots,
          int count, const Scalars& k, const char* op) {
   if (count == 0) return;
   Context& ctx = context_of(*params[0], op);
-  static thread_local std::vector<Table> tables;  // one per device
-  if (tables.size() <= static_cast<size_t>(ctx.device)) tables.resize(ctx.device + 1);
-  Table& t = tables[static_cast<size_t>(ctx.device)];
-  t.host.clear();
+  Table& t = table(ctx);
   int64_t total = 0;
   for (int i = 0; i < count; ++i) {
     om::check_update_tensors(op, i, params, grads, slots);
@@ -116,22 +142,52 @@ void run(Tensor* const* params, const Tensor* const* grads, std::initializer_lis
     t.host.push_back(s);
   }
   if (total == 0) return;
-  if (t.host.size() > t.capacity) {
-    if (t.device) {
-      synchronize(ctx, op);
-      FITRUN_CUDA_CHECK(cudaFree(t.device), op);
-    }
-    t.capacity = t.host.size() * 2;
-    FITRUN_CUDA_CHECK(cudaMalloc(&t.device, t.capacity * sizeof(Slice)), op);
-  }
-  // The host vector must stay unchanged until the copy has read it: the copy from pageable
-  // memory returns only once the data is staged.
-  FITRUN_CUDA_CHECK(cudaMemcpyAsync(t.device, t.host.data(), t.host.size() * sizeof(Slice),
-                                    cudaMemcpyHostToDevice, ctx.stream),
-                    op);
+  upload(ctx, t, op);
   update_kernel<<<blocks_for(total), kThreads, 0, ctx.stream>>>(
       t.device, static_cast<int>(t.host.size()), total, k);
   FITRUN_CUDA_CHECK_LAUNCH("update_kernel", op);
+}
+
+// ---- gradient clipping: the slices' w are the gradients, clipped in place ----
+
+/// One block per slice: its sum of squares in double, reduced in a fixed order (deterministic).
+__global__ void slice_sum_squares(const Slice* slices, int count, int64_t total, double* sums) {
+  const int s = blockIdx.x;
+  const int64_t n = (s + 1 < count ? slices[s + 1].start : total) - slices[s].start;
+  const float* g = slices[s].w;
+  double acc = 0;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) acc += double(g[j]) * g[j];
+  __shared__ double part[kThreads];
+  part[threadIdx.x] = acc;
+  __syncthreads();
+  for (int half = blockDim.x / 2; half > 0; half /= 2) {
+    if (threadIdx.x < half) part[threadIdx.x] += part[threadIdx.x + half];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) sums[s] = part[0];
+}
+
+/// global_clipnorm: sums[count] = the one scale, from every slice's sum in order.
+__global__ void global_scale(double* sums, int count, float c) {
+  double total = 0;
+  for (int s = 0; s < count; ++s) total += sums[s];
+  sums[count] = om::global_clip_scale(total, c);
+}
+
+__global__ void clip_kernel(const Slice* slices, int count, int64_t total, const double* sums,
+                            ops::GradientClip clip) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+       i += int64_t(blockDim.x) * gridDim.x) {
+    const int s = find_slice(slices, count, i);
+    float& g = slices[s].w[i - slices[s].start];
+    switch (clip.kind) {
+      case ops::GradientClip::Kind::norm:
+        om::clip_norm_step(g, static_cast<float>(sqrt(sums[s])), clip.limit);
+        break;
+      case ops::GradientClip::Kind::global_norm: g *= static_cast<float>(sums[count]); break;
+      case ops::GradientClip::Kind::value: om::clip_value_step(g, clip.limit); break;
+    }
+  }
 }
 
 Scalars base(Rule rule, float lr, double wd) {
@@ -187,6 +243,36 @@ void adagrad_update(Tensor* const* params, const Tensor* const* grads,
   Scalars k = base(Rule::adagrad, u.learning_rate, u.weight_decay);
   k.adagrad = om::adagrad_scalars(u);
   run(params, grads, {{accumulators, "accumulator"}}, count, k, "adagrad_update");
+}
+
+void clip_gradients(Tensor* const* grads, int count, const GradientClip& clip) {
+  const char* op = "clip_gradients";
+  if (count == 0) return;
+  Context& ctx = context_of(*grads[0], op);
+  Table& t = table(ctx);
+  int64_t total = 0;
+  for (int i = 0; i < count; ++i) {
+    Slice s{};
+    s.w = f32(*grads[i], op, "gradient");
+    s.start = total;
+    if (grads[i]->size() == 0) continue;
+    total += grads[i]->size();
+    t.host.push_back(s);
+  }
+  if (total == 0) return;
+  upload(ctx, t, op);
+  const int slices = static_cast<int>(t.host.size());
+  if (clip.kind != GradientClip::Kind::value) {
+    slice_sum_squares<<<slices, kThreads, 0, ctx.stream>>>(t.device, slices, total, t.sums);
+    FITRUN_CUDA_CHECK_LAUNCH("slice_sum_squares", op);
+  }
+  if (clip.kind == GradientClip::Kind::global_norm) {
+    global_scale<<<1, 1, 0, ctx.stream>>>(t.sums, slices, clip.limit);
+    FITRUN_CUDA_CHECK_LAUNCH("global_scale", op);
+  }
+  clip_kernel<<<blocks_for(total), kThreads, 0, ctx.stream>>>(t.device, slices, total, t.sums,
+                                                              clip);
+  FITRUN_CUDA_CHECK_LAUNCH("clip_kernel", op);
 }
 
 }  // namespace fitrun::cuda

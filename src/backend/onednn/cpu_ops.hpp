@@ -7,6 +7,7 @@ namespace fitrun::cpu {
 
 using ops::AdagradUpdate;
 using ops::AdamUpdate;
+using ops::GradientClip;
 using ops::Conv2DParams;
 using ops::Pool2DParams;
 using ops::PoolAlg;
@@ -47,6 +48,7 @@ void rmsprop_update(Tensor* const* params, const Tensor* const* grads, Tensor* c
                     const RMSpropUpdate& u);
 void adagrad_update(Tensor* const* params, const Tensor* const* grads,
                     Tensor* const* accumulators, int count, const AdagradUpdate& u);
+void clip_gradients(Tensor* const* grads, int count, const GradientClip& clip);
 void concat(const Tensor* const* inputs, int count, int axis, Tensor& y);
 void split(const Tensor& dy, int axis, Tensor* const* outputs, int count, bool accumulate);
 void gather_rows(const Tensor& src, const int64_t* index, int64_t count, Tensor& dst);

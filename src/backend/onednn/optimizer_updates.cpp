@@ -2,6 +2,7 @@
 // that optimizers/ uses too (src/ops/optimizer_math.hpp), so they are bit-identical to the
 // optimizer classes. On a GPU the same ops run as one kernel launch for all parameters
 // (src/backend/cuda/optimizer_updates.cu).
+#include <cmath>
 #include <initializer_list>
 
 #include "backend/onednn/cpu_ops.hpp"
@@ -105,6 +106,39 @@ void adagrad_update(Tensor* const* params, const Tensor* const* grads,
     const int64_t n =
         prepare("adagrad_update", i, params, grads, {acc}, u.weight_decay, u.learning_rate);
     om::adagrad_tensor(params[i]->data<float>(), grads[i]->data<float>(), data(acc, i), n, k);
+  }
+}
+
+void clip_gradients(Tensor* const* grads, int count, const GradientClip& clip) {
+  const float c = clip.limit;
+  auto each = [&](auto&& f) {
+    for (int i = 0; i < count; ++i) f(grads[i]->data<float>(), grads[i]->size());
+  };
+  switch (clip.kind) {
+    case GradientClip::Kind::norm:
+      each([&](float* g, int64_t n) {
+        const float norm = static_cast<float>(std::sqrt(om::sum_squares(g, n)));
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) om::clip_norm_step(g[j], norm, c);
+      });
+      break;
+    case GradientClip::Kind::global_norm: {
+      double total = 0;
+      each([&](float* g, int64_t n) { total += om::sum_squares(g, n); });
+      const float scale = om::global_clip_scale(total, c);
+      if (scale == 1.f) return;
+      each([&](float* g, int64_t n) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) g[j] *= scale;
+      });
+      break;
+    }
+    case GradientClip::Kind::value:
+      each([&](float* g, int64_t n) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) om::clip_value_step(g[j], c);
+      });
+      break;
   }
 }
 

@@ -37,8 +37,12 @@ inline Args parse_args(int argc, char** argv, Args a) {
     else if (!std::strcmp(k, "--profile")) a.profile = v;
   }
   if (a.threads > 0) fitrun::set_num_threads(a.threads);
-  if (a.precision != "float32") {
-    std::fprintf(stderr, "fitrun trains in float32 only for now (got --precision %s)\n",
+  // tf32: float32 weights and activations, TF32 tensor cores in matmuls and convolutions, as
+  // the PyTorch peer's allow_tf32.
+  if (a.precision == "tf32") {
+    fitrun::set_float32_matmul_precision("high");
+  } else if (a.precision != "float32") {
+    std::fprintf(stderr, "fitrun trains in float32 or tf32 only for now (got --precision %s)\n",
                  a.precision.c_str());
     std::exit(2);
   }

@@ -1,9 +1,9 @@
 // Adagrad exactly as keras/src/optimizers/adagrad.py: the accumulator starts at
 // initial_accumulator_value and epsilon goes inside the square root.
-#include <cmath>
-
 #include "fitrun/error.hpp"
+#include "fitrun/ops.hpp"
 #include "fitrun/optimizers/optimizer.hpp"
+#include "ops/optimizer_math.hpp"
 
 namespace fitrun::optimizers {
 
@@ -22,14 +22,26 @@ json Adagrad::get_config() const {
   return c;
 }
 
+namespace {
+ops::AdagradUpdate step_of(const AdagradOptions& o, float lr, float wd) {
+  ops::AdagradUpdate u;
+  u.learning_rate = lr;
+  u.epsilon = o.epsilon;
+  u.weight_decay = wd;
+  return u;
+}
+}  // namespace
+
 void Adagrad::update(float* w, const float* g, std::vector<Tensor>& slots, int64_t n, float lr) {
-  float* acc = slots[0].data<float>();
-  const float eps = static_cast<float>(opts_.epsilon);
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) {
-    acc[i] += g[i] * g[i];
-    w[i] -= lr * g[i] / std::sqrt(acc[i] + eps);
-  }
+  ops::optimizer_math::adagrad_tensor(
+      w, g, slots[0].data<float>(), n,
+      ops::optimizer_math::adagrad_scalars(step_of(opts_, lr, 0.f)));
+}
+
+bool Adagrad::fused_update(FusedBatch& b, float lr, float wd) {
+  ops::adagrad_update(b.params.data(), b.grads.data(), b.slot[0].data(), b.count(),
+                      step_of(opts_, lr, wd));
+  return true;
 }
 
 }  // namespace fitrun::optimizers

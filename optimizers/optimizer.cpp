@@ -4,12 +4,13 @@
 #include "fitrun/optimizers/optimizer.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <functional>
 #include <map>
 
 #include "fitrun/constraints.hpp"
 #include "fitrun/error.hpp"
+#include "fitrun/ops.hpp"
+#include "ops/optimizer_math.hpp"
 
 namespace fitrun::optimizers {
 
@@ -134,45 +135,20 @@ bool Optimizer::prepare_gradient(size_t i, Variable& v, bool update_step) {
 }
 
 void Optimizer::clip_gradients(const std::vector<VariablePtr>& variables) {
-  auto each_grad = [&](auto&& f) {
-    for (const auto& vp : variables)
-      if (vp->trainable && vp->grad.defined()) f(vp->grad.data<float>(), vp->grad.size());
-  };
-  auto sum_squares = [](const float* g, int64_t n) {
-    double s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int64_t j = 0; j < n; ++j) s += static_cast<double>(g[j]) * g[j];
-    return s;
-  };
+  ops::GradientClip clip;
   if (base_.clipnorm) {
-    // Keras' _clip_by_norm: g * c / max(||g||, c), per tensor.
-    const float c = static_cast<float>(*base_.clipnorm);
-    each_grad([&](float* g, int64_t n) {
-      const float norm = static_cast<float>(std::sqrt(sum_squares(g, n)));
-      const float denom = std::max(norm, c);
-#pragma omp simd
-      for (int64_t j = 0; j < n; ++j) g[j] = g[j] * c / denom;
-    });
+    clip = {ops::GradientClip::Kind::norm, static_cast<float>(*base_.clipnorm)};
   } else if (base_.global_clipnorm) {
-    // Keras' clip_by_global_norm: scale = c * min(1/norm, 1/c); NaN/inf norms poison the
-    // gradients (norm - norm) rather than pass them unclipped.
-    double total = 0;
-    each_grad([&](float* g, int64_t n) { total += sum_squares(g, n); });
-    const float norm = static_cast<float>(std::sqrt(total));
-    const float c = static_cast<float>(*base_.global_clipnorm);
-    const float scale = c * std::min(1.f / norm, 1.f / c) + (norm - norm);
-    if (scale == 1.f) return;
-    each_grad([&](float* g, int64_t n) {
-#pragma omp simd
-      for (int64_t j = 0; j < n; ++j) g[j] *= scale;
-    });
+    clip = {ops::GradientClip::Kind::global_norm, static_cast<float>(*base_.global_clipnorm)};
   } else if (base_.clipvalue) {
-    const float v = static_cast<float>(*base_.clipvalue);
-    each_grad([&](float* g, int64_t n) {
-#pragma omp simd
-      for (int64_t j = 0; j < n; ++j) g[j] = std::min(std::max(g[j], -v), v);
-    });
+    clip = {ops::GradientClip::Kind::value, static_cast<float>(*base_.clipvalue)};
+  } else {
+    return;
   }
+  clip_grads_.clear();  // keeps its capacity: no allocation after the first step
+  for (const auto& vp : variables)
+    if (vp->trainable && vp->grad.defined()) clip_grads_.push_back(&vp->grad);
+  ops::clip_gradients(clip_grads_.data(), static_cast<int>(clip_grads_.size()), clip);
 }
 
 void Optimizer::update_moving_averages(const std::vector<VariablePtr>& variables) {
@@ -209,7 +185,6 @@ void Optimizer::apply_on_device(const std::vector<VariablePtr>& variables) {
                 "leave it unset)");
   };
   if (base_.gradient_accumulation_steps) unsupported("gradient_accumulation_steps");
-  if (base_.clipnorm || base_.clipvalue || base_.global_clipnorm) unsupported("gradient clipping");
   if (base_.use_ema) unsupported("use_ema");
   if (base_.loss_scale_factor && *base_.loss_scale_factor != 1.0) unsupported("loss_scale_factor");
   fused_.params.clear();
@@ -226,8 +201,10 @@ void Optimizer::apply_on_device(const std::vector<VariablePtr>& variables) {
     for (size_t k = 0; k < slots_[i].size() && k < 3; ++k) fused_.slot[k].push_back(&slots_[i][k]);
   }
   if (fused_.params.empty()) return;
+  clip_gradients(variables);  // on the device, before the update as on the CPU
   if (!fused_update(fused_, static_cast<float>(learning_rate()), static_cast<float>(weight_decay_)))
-    throw Error(name_ + " has no GPU update yet (SGD, Adam and AdamW without amsgrad have one)");
+    throw Error(name_ + " has no fused update, so it cannot train on a GPU (the built-in "
+                "optimizers have one; a custom one needs fused_update)");
 }
 
 void Optimizer::apply(const std::vector<VariablePtr>& variables) {
@@ -260,11 +237,7 @@ void Optimizer::apply(const std::vector<VariablePtr>& variables) {
       if (!v.trainable || !v.grad.defined()) continue;
       const int64_t n = v.value.size();
       float* w = v.value.data<float>();
-      if (wd != 0.f) {
-        // Keras' _apply_weight_decay: w = w - w*wd*lr, before the update.
-#pragma omp simd
-        for (int64_t j = 0; j < n; ++j) w[j] = w[j] - w[j] * wd * lr;
-      }
+      ops::optimizer_math::decay_tensor(w, n, wd, lr);  // Keras: before the update
       update(w, v.grad.data<float>(), slots_[i], n, lr);
     }
   }

@@ -1,9 +1,9 @@
 // RMSprop exactly as keras/src/optimizers/rmsprop.py: epsilon goes inside the square root, the
 // centered form subtracts the squared average gradient, and momentum is plain (heavy-ball)
 // momentum on the lr-scaled increment.
-#include <cmath>
-
+#include "fitrun/ops.hpp"
 #include "fitrun/optimizers/optimizer.hpp"
+#include "ops/optimizer_math.hpp"
 
 namespace fitrun::optimizers {
 
@@ -30,44 +30,35 @@ json RMSprop::get_config() const {
   return c;
 }
 
+namespace {
+ops::RMSpropUpdate step_of(const RMSpropOptions& o, float lr, float wd) {
+  ops::RMSpropUpdate u;
+  u.learning_rate = lr;
+  u.rho = o.rho;
+  u.momentum = o.momentum;
+  u.epsilon = o.epsilon;
+  u.centered = o.centered;
+  u.weight_decay = wd;
+  return u;
+}
+}  // namespace
+
 void RMSprop::update(float* w, const float* g, std::vector<Tensor>& slots, int64_t n, float lr) {
-  const float rho = static_cast<float>(opts_.rho);
-  const float one_minus_rho = static_cast<float>(1.0 - opts_.rho);
-  const float eps = static_cast<float>(opts_.epsilon);
-  const float mu = static_cast<float>(opts_.momentum);
-  float* vel = slots[0].data<float>();
   float* mom = opts_.momentum > 0.0 ? slots[1].data<float>() : nullptr;
   float* avg = opts_.centered ? slots.back().data<float>() : nullptr;
-  // One loop per variant keeps each branch-free and vectorizable.
-  if (avg && mom) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) {
-      vel[i] = rho * vel[i] + one_minus_rho * (g[i] * g[i]);
-      avg[i] = rho * avg[i] + one_minus_rho * g[i];
-      mom[i] = mu * mom[i] + lr * g[i] / std::sqrt(vel[i] - avg[i] * avg[i] + eps);
-      w[i] -= mom[i];
-    }
-  } else if (avg) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) {
-      vel[i] = rho * vel[i] + one_minus_rho * (g[i] * g[i]);
-      avg[i] = rho * avg[i] + one_minus_rho * g[i];
-      w[i] -= lr * g[i] / std::sqrt(vel[i] - avg[i] * avg[i] + eps);
-    }
-  } else if (mom) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) {
-      vel[i] = rho * vel[i] + one_minus_rho * (g[i] * g[i]);
-      mom[i] = mu * mom[i] + lr * g[i] / std::sqrt(vel[i] + eps);
-      w[i] -= mom[i];
-    }
-  } else {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) {
-      vel[i] = rho * vel[i] + one_minus_rho * (g[i] * g[i]);
-      w[i] -= lr * g[i] / std::sqrt(vel[i] + eps);
-    }
-  }
+  ops::optimizer_math::rmsprop_tensor(
+      w, g, slots[0].data<float>(), mom, avg, n,
+      ops::optimizer_math::rmsprop_scalars(step_of(opts_, lr, 0.f)));
+}
+
+bool RMSprop::fused_update(FusedBatch& b, float lr, float wd) {
+  // Slots as in num_slots(): velocity, then momentum if any, then the average gradient.
+  const int avg = opts_.momentum > 0.0 ? 2 : 1;
+  ops::rmsprop_update(b.params.data(), b.grads.data(), b.slot[0].data(),
+                      opts_.momentum > 0.0 ? b.slot[1].data() : nullptr,
+                      opts_.centered ? b.slot[avg].data() : nullptr, b.count(),
+                      step_of(opts_, lr, wd));
+  return true;
 }
 
 }  // namespace fitrun::optimizers

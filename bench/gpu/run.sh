@@ -14,8 +14,10 @@
 # Environment: FITRUN_GPU_SANITIZER_S (seconds for memcheck, 0 = skip; default 150),
 # FITRUN_GPU_BENCH (benchmark configs, "" = skip; default "mlp:128 cnn:64 resnet:256"),
 # FITRUN_GPU_TESTS (Catch2 filter for the GPU tests; default "[gpu]"), FITRUN_GPU_ROUNDS (default 2),
-# FITRUN_GPU_PRECISIONS (default "float32"; "tf32"/"bf16" run PyTorch alone until fitrun has
-# them), FITRUN_GPU_PROFILE (0 skips the by-layer profiles of the CNN and ResNet steps).
+# FITRUN_GPU_PRECISIONS (default "float32"; "tf32" runs both with TF32 tensor cores; "bf16"
+# runs PyTorch alone until fitrun has it), FITRUN_GPU_PROFILE (0 skips the by-layer profiles of the CNN and ResNet steps),
+# FITRUN_GPU_C1_LAYOUTS (the other one-channel conv layouts to profile the CNN with; default
+# "nhwc nchw_all", "" = none).
 # Logs go to $OUT (the device tool brings them back) or to build-gpu/logs.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -142,6 +144,12 @@ if [[ ${FITRUN_GPU_PROFILE:-1} != 0 ]]; then
     run "$bin/bench/bench_$model" --device cuda --steps 5 --warmup 3 --repeats 1 --profile 20 \
       2>&1 | tee "$logs/profile_$model.log" | tail -45
   done
+  # The CNN's first conv has one input channel: compare how cuDNN is told its layout.
+  for layout in ${FITRUN_GPU_C1_LAYOUTS-nhwc nchw_all}; do
+    step "the CNN step with FITRUN_CONV_C1_LAYOUT=$layout (the default, nchw, is above)"
+    FITRUN_CONV_C1_LAYOUT=$layout run "$bin/bench/bench_cnn" --device cuda --steps 5 --warmup 3 \
+      --repeats 1 --profile 20 2>&1 | tee "$logs/profile_cnn_$layout.log" | tail -45
+  done
 fi
 
 configs=${FITRUN_GPU_BENCH-mlp:128 cnn:64 resnet:256}
@@ -151,7 +159,7 @@ if [[ -n $configs ]]; then
     { peer_only=--peer-only; echo "(fitrun's benchmarks cannot run on the GPU in this build: PyTorch only)"; }
   for precision in ${FITRUN_GPU_PRECISIONS:-float32}; do
     only=$peer_only
-    [[ $precision == float32 ]] || only=--peer-only
+    [[ $precision == float32 || $precision == tf32 ]] || only=--peer-only
     step "benchmarks against PyTorch on the GPU ($precision): $configs"
     FITRUN_BENCH_LD_LIBRARY_PATH=$bin:$fitrun_libs PYTHONUNBUFFERED=1 python3 bench/compare.py --build "$bin" \
       --device cuda --precision $precision --rounds "${FITRUN_GPU_ROUNDS:-2}" --repeats 5 $only $configs 2>&1 |

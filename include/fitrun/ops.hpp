@@ -122,6 +122,40 @@ struct AdamUpdate {
 };
 void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
                  Tensor* const* v, int count, const AdamUpdate& u);
+/// Keras Adam with amsgrad: as adam_update, then v_hat = max(v_hat, v) and
+/// w -= m·alpha/(sqrt(v_hat)+eps).
+void amsgrad_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
+                    Tensor* const* v, Tensor* const* v_hat, int count, const AdamUpdate& u);
+/// Keras RMSprop: vel = rho·vel + (1-rho)·g²; centered: avg = rho·avg + (1-rho)·g and
+/// d = sqrt(vel - avg² + eps), else d = sqrt(vel + eps); with momentum: mom = mu·mom + lr·g/d,
+/// w -= mom; without: w -= lr·g/d.
+struct RMSpropUpdate {
+  float learning_rate = 0.001f;
+  double rho = 0.9, momentum = 0.0, epsilon = 1e-7;
+  bool centered = false;
+  double weight_decay = 0.0;  // decoupled, applied first as in SGDUpdate
+};
+/// momentum may be null unless u.momentum > 0, average_gradient unless u.centered.
+void rmsprop_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* velocity,
+                    Tensor* const* momentum, Tensor* const* average_gradient, int count,
+                    const RMSpropUpdate& u);
+/// Keras Adagrad: acc += g², w -= lr·g/sqrt(acc + eps).
+struct AdagradUpdate {
+  float learning_rate = 0.001f;
+  double epsilon = 1e-7;
+  double weight_decay = 0.0;  // decoupled, applied first as in SGDUpdate
+};
+void adagrad_update(Tensor* const* params, const Tensor* const* grads,
+                    Tensor* const* accumulators, int count, const AdagradUpdate& u);
+/// Keras' gradient clipping, in place over all gradients at once (one option, as Keras):
+/// norm: each g = g·c/max(||g||, c); global_norm: every g *= c·min(1/||all||, 1/c) (a NaN or
+/// infinite norm makes every gradient NaN); value: g = min(max(g, -c), c).
+struct GradientClip {
+  enum class Kind { norm, global_norm, value };
+  Kind kind = Kind::norm;
+  float limit = 1.f;
+};
+void clip_gradients(Tensor* const* grads, int count, const GradientClip& clip);
 
 // ---- shape ops ----
 /// Concatenates along `axis` (not the batch axis; inputs share all other dims).

@@ -23,6 +23,16 @@ int cuda_device_count();
 /// return when done); for timing GPU code, as torch.cuda.synchronize().
 void synchronize(Device device);
 
+/// The precision of float32 matmuls and convolutions on GPUs, as PyTorch's
+/// torch.set_float32_matmul_precision and TF's enable_tensor_float_32_execution:
+/// "highest" (the default) computes in exact fp32, matching the CPU to float rounding; "high"
+/// lets cuBLASLt, cuBLAS and cuDNN use TF32 tensor cores (inputs rounded to a 10-bit mantissa,
+/// fp32 accumulation: ~1e-3 relative error, several times the speed). The CPU is unaffected.
+/// Takes effect at the next op (plans are cached per precision). Throws ConfigError naming
+/// float32_matmul_precision for any other value.
+void set_float32_matmul_precision(const std::string& precision);
+std::string get_float32_matmul_precision();
+
 /// One line per capability: version, oneDNN ISA, threads, CUDA/cuDNN, devices. Printed by
 /// the CLI at start-up, since most "it is slow" reports are build or threading mistakes.
 std::string build_info();

@@ -338,6 +338,10 @@ PreparedRun prepare_run(const RunFile& run, const PrepareOptions& options) {
       root.fail("device", e.what());
     }
 
+    // ---- TF32 on GPUs: "high" as torch.set_float32_matmul_precision("high")
+    set_float32_matmul_precision(
+        root.choice("float32_matmul_precision", "highest", {"highest", "high"}));
+
     // ---- fit (read first: its seed decides the model's initial weights)
     ConfigReader fit = root.object("fit");
     check_keys(fit, "/fit", "fit");

@@ -12,7 +12,8 @@ const std::vector<std::string> kSourceKeys = {"format", "path", "label_column", 
 
 const std::vector<ObjectFields>& run_file_objects() {
   static const std::vector<ObjectFields> table = {
-      {"", {"$schema", "model", "compile", "data", "fit", "callbacks", "output", "device"}},
+      {"", {"$schema", "model", "compile", "data", "fit", "callbacks", "output", "device",
+            "float32_matmul_precision"}},
       {"/compile", {"optimizer", "loss", "metrics", "loss_weights"}},
       {"/data", {"train", "validation", "test", "validation_split", "test_split", "split_seed",
                  "preprocessing"}},

@@ -2,8 +2,12 @@
 
 #include <omp.h>
 
+#include <atomic>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <sstream>
+
+#include "core/matmul_precision.hpp"
+#include "fitrun/error.hpp"
 
 #include "fitrun/random.hpp"
 #ifdef FITRUN_HAVE_CUDA
@@ -66,5 +70,20 @@ void synchronize(Device device) {
 }
 
 void clear_session() { reset_layer_name_counters(); }
+
+namespace {
+std::atomic<bool> g_tf32{false};
+}  // namespace
+
+bool tf32_allowed() { return g_tf32.load(std::memory_order_relaxed); }
+
+void set_float32_matmul_precision(const std::string& precision) {
+  if (precision != "highest" && precision != "high")
+    throw ConfigError("float32_matmul_precision: expected \"highest\" or \"high\", got \"" +
+                      precision + "\"");
+  g_tf32 = precision == "high";
+}
+
+std::string get_float32_matmul_precision() { return tf32_allowed() ? "high" : "highest"; }
 
 }  // namespace fitrun

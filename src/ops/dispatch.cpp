@@ -181,6 +181,47 @@ void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* cons
   cpu::adam_update(params, grads, m, v, count, u);
 }
 
+void amsgrad_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
+                    Tensor* const* v, Tensor* const* v_hat, int count, const AdamUpdate& u) {
+  Devices d("amsgrad_update");
+  for (Tensor* const* ts : {params, m, v, v_hat}) d.add(ts, count);
+  d.add(grads, count);
+  if (d.gpu()) return FITRUN_GPU(amsgrad_update(params, grads, m, v, v_hat, count, u));
+  cpu::amsgrad_update(params, grads, m, v, v_hat, count, u);
+}
+
+void rmsprop_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* velocity,
+                    Tensor* const* momentum, Tensor* const* average_gradient, int count,
+                    const RMSpropUpdate& u) {
+  Devices d("rmsprop_update");
+  d.add(params, count);
+  d.add(grads, count);
+  d.add(velocity, count);
+  if (u.momentum > 0.0) d.add(momentum, count);
+  if (u.centered) d.add(average_gradient, count);
+  if (d.gpu())
+    return FITRUN_GPU(
+        rmsprop_update(params, grads, velocity, momentum, average_gradient, count, u));
+  cpu::rmsprop_update(params, grads, velocity, momentum, average_gradient, count, u);
+}
+
+void adagrad_update(Tensor* const* params, const Tensor* const* grads,
+                    Tensor* const* accumulators, int count, const AdagradUpdate& u) {
+  Devices d("adagrad_update");
+  d.add(params, count);
+  d.add(grads, count);
+  d.add(accumulators, count);
+  if (d.gpu()) return FITRUN_GPU(adagrad_update(params, grads, accumulators, count, u));
+  cpu::adagrad_update(params, grads, accumulators, count, u);
+}
+
+void clip_gradients(Tensor* const* grads, int count, const GradientClip& clip) {
+  Devices d("clip_gradients");
+  d.add(grads, count);
+  if (d.gpu()) return FITRUN_GPU(clip_gradients(grads, count, clip));
+  cpu::clip_gradients(grads, count, clip);
+}
+
 // ---- the rest: each op that calls cpu_only() is CPU-only for now (a GPU tensor gets an error
 // naming the op); the others route to the GPU like the ops above ----
 

@@ -260,6 +260,7 @@ TEST_CASE("fitrun validate checks without writing anything", "[cli]") {
     CHECK(cuda.err == "--device cuda: /device: cuda:0 is not available: this machine (or build) "
                       "has no CUDA device; use \"cpu\" or \"auto\"\n");
   CHECK(run_cli("validate run.json --device auto", tmp.path).rc == 0);
+  CHECK(run_cli("validate run.json --set float32_matmul_precision=high", tmp.path).rc == 0);
   const Result set = run_cli("validate run.json --set fit.batch_size=8 --set compile.optimizer=sgd", tmp.path);
   CHECK(set.rc == 0);
   const Result usage = run_cli("train", tmp.path);

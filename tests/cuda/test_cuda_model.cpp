@@ -228,26 +228,51 @@ TEST_CASE("GPU training: a digits CNN follows the CPU run's loss curve", "[gpu][
   CHECK(std::fabs(gpu_acc - cpu_acc) <= 0.04);
 }
 
-TEST_CASE("GPU training: SGD with momentum and weight decay match the CPU step", "[gpu][model]") {
+TEST_CASE("GPU training: each optimizer's fused update matches the CPU steps", "[gpu][model]") {
   FITRUN_REQUIRE_GPU();
+  using Make = std::function<optimizers::OptimizerPtr()>;
+  const std::pair<const char*, Make> cases[] = {
+      {"SGD nesterov", [] { return std::make_shared<optimizers::SGD>(optimizers::SGDOptions{
+                                .learning_rate = 0.05, .momentum = 0.9, .nesterov = true,
+                                .weight_decay = 0.01}); }},
+      {"AdamW amsgrad", [] { return std::make_shared<optimizers::AdamW>(optimizers::AdamWOptions{
+                                 .learning_rate = 0.01, .amsgrad = true}); }},
+      {"RMSprop centered momentum",
+       [] { return std::make_shared<optimizers::RMSprop>(optimizers::RMSpropOptions{
+                .learning_rate = 0.01, .momentum = 0.5, .centered = true}); }},
+      {"RMSprop", [] { return std::make_shared<optimizers::RMSprop>(optimizers::RMSpropOptions{
+                           .learning_rate = 0.01, .weight_decay = 0.01}); }},
+      {"Adagrad", [] { return std::make_shared<optimizers::Adagrad>(optimizers::AdagradOptions{
+                           .learning_rate = 0.05}); }},
+      // Clipping runs on the device before the update.
+      {"SGD clipnorm", [] { return std::make_shared<optimizers::SGD>(optimizers::SGDOptions{
+                                .learning_rate = 0.05, .clipnorm = 0.2}); }},
+      {"Adam global_clipnorm",
+       [] { return std::make_shared<optimizers::Adam>(optimizers::AdamOptions{
+                .learning_rate = 0.01, .global_clipnorm = 0.3}); }},
+      {"Adagrad clipvalue",
+       [] { return std::make_shared<optimizers::Adagrad>(optimizers::AdagradOptions{
+                .learning_rate = 0.05, .clipvalue = 0.01}); }},
+  };
   const Tensor x = Tensor::normal({16, 10}, 0.f, 1.f, 5);
   const Tensor y = Tensor::normal({16, 3}, 0.f, 1.f, 6);
-  auto weights_after = [&](Device device) {
-    set_seed(2);
-    Sequential m({Input({10}), Dense(8, "relu"), Dense(3)});
-    m.compile(optimizers::SGD({.learning_rate = 0.05, .momentum = 0.9, .nesterov = true,
-                               .weight_decay = 0.01}),
-              "mse");
-    m.to(device);
-    for (int i = 0; i < 5; ++i) m.train_step({x}, {y});
-    std::vector<Tensor> w;
-    for (const auto& v : m.weights()) w.push_back(v->value.to(Device::cpu()));
-    return w;
-  };
-  const auto cpu = weights_after(Device::cpu());
-  const auto gpu = weights_after(kGpu);
-  REQUIRE(cpu.size() == gpu.size());
-  for (size_t i = 0; i < cpu.size(); ++i) CHECK(relative_error(gpu[i], cpu[i]) <= kTolerance);
+  for (const auto& [name, make] : cases) {
+    INFO(name);
+    auto weights_after = [&](Device device) {
+      set_seed(2);
+      Sequential m({Input({10}), Dense(8, "relu"), Dense(3)});
+      m.compile(make(), "mse");
+      m.to(device);
+      for (int i = 0; i < 5; ++i) m.train_step({x}, {y});
+      std::vector<Tensor> w;
+      for (const auto& v : m.weights()) w.push_back(v->value.to(Device::cpu()));
+      return w;
+    };
+    const auto cpu = weights_after(Device::cpu());
+    const auto gpu = weights_after(kGpu);
+    REQUIRE(cpu.size() == gpu.size());
+    for (size_t i = 0; i < cpu.size(); ++i) CHECK(relative_error(gpu[i], cpu[i]) <= kTolerance);
+  }
 }
 
 TEST_CASE("GPU models save, load and resume like CPU ones", "[gpu][model]") {

@@ -4,11 +4,15 @@
 
 #include <vector>
 
+#include "backend/cuda/cuda_ops.hpp"
 #include "fitrun/error.hpp"
 #include "fitrun/ops.hpp"
+#include "conv_compare.hpp"
 #include "gpu_helpers.hpp"
 
 using namespace fitrun;
+using gpu_test::compare_conv;
+using gpu_test::ConvCase;
 using gpu_test::gpu_like;
 using gpu_test::kGpu;
 using gpu_test::kTolerance;
@@ -103,37 +107,34 @@ TEST_CASE("GPU dense backward (data, weights, bias) matches the CPU", "[gpu]") {
 
 TEST_CASE("GPU conv2d (cuDNN) forward and backward match the CPU", "[gpu]") {
   FITRUN_REQUIRE_GPU();
-  struct Case {
-    int64_t n, h, w, c, oc, k, stride, dilation, pad, groups;
-  };
-  const Case c = GENERATE(Case{2, 9, 11, 3, 8, 3, 1, 1, 1, 1}, Case{3, 12, 12, 4, 6, 3, 2, 1, 0, 1},
-                          Case{1, 10, 10, 4, 8, 3, 1, 2, 2, 2}, Case{2, 7, 7, 5, 4, 1, 1, 1, 0, 1});
+  const ConvCase c = GENERATE(ConvCase{2, 9, 11, 3, 8, 3, 1, 1, 1, 1},
+                              ConvCase{3, 12, 12, 4, 6, 3, 2, 1, 0, 1},
+                              ConvCase{1, 10, 10, 4, 8, 3, 1, 2, 2, 2},
+                              ConvCase{2, 7, 7, 5, 4, 1, 1, 1, 0, 1});
+  compare_conv(c, GENERATE(ActivationFn::linear, ActivationFn::relu), GENERATE(false, true));
+}
+
+TEST_CASE("GPU conv2d with one channel matches the CPU in every C=1 layout", "[gpu]") {
+  FITRUN_REQUIRE_GPU();
+  using cuda::ConvC1Layout;
+  const ConvC1Layout layout =
+      GENERATE(ConvC1Layout::nhwc, ConvC1Layout::nchw, ConvC1Layout::nchw_all);
+  // One input channel (the first conv of a digits CNN, "same"/"valid", stride 2 with Keras'
+  // asymmetric "same", dilation), one output channel, and both.
+  const ConvCase c = GENERATE(ConvCase{4, 8, 8, 1, 16, 3, 1, 1, 1, 1},
+                              ConvCase{3, 12, 10, 1, 6, 3, 2, 1, 0, 1, 1},
+                              ConvCase{2, 11, 9, 1, 5, 3, 1, 2, 0, 1},
+                              ConvCase{2, 9, 9, 1, 4, 5, 2, 1, 2, 1},
+                              ConvCase{2, 9, 11, 3, 1, 3, 1, 1, 1, 1},
+                              ConvCase{3, 10, 10, 1, 1, 3, 2, 2, 1, 1});
   const ActivationFn act = GENERATE(ActivationFn::linear, ActivationFn::relu);
-  const bool accumulate = GENERATE(false, true);
-  CAPTURE(c.n, c.h, c.w, c.c, c.oc, c.k, c.stride, c.dilation, c.pad, c.groups);
-  ops::Conv2DParams p;
-  p.stride_h = p.stride_w = c.stride;
-  p.dilation_h = p.dilation_w = c.dilation;
-  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = c.pad;
-  p.groups = c.groups;
-  const int64_t span = (c.k - 1) * c.dilation + 1;
-  const int64_t oh = (c.h + 2 * c.pad - span) / c.stride + 1, ow = (c.w + 2 * c.pad - span) / c.stride + 1;
-  Tensor x = random({c.n, c.h, c.w, c.c}, 80), k = random({c.k, c.k, c.c / c.groups, c.oc}, 81);
-  Tensor b = random({c.oc}, 82), dy = random({c.n, oh, ow, c.oc}, 83);
-  Tensor y({c.n, oh, ow, c.oc}), yg(y.shape(), DType::float32, kGpu);
-  ops::conv2d_forward(x, k, b, p, act, y);
-  ops::conv2d_forward(x.to(kGpu), k.to(kGpu), b.to(kGpu), p, act, yg);
-  CHECK(relative_error(yg, y) <= kTolerance);
-  Tensor dx(x.shape()), dxg(x.shape(), DType::float32, kGpu);
-  ops::conv2d_backward_data(dy, k, p, dx);
-  ops::conv2d_backward_data(dy.to(kGpu), k.to(kGpu), p, dxg);
-  CHECK(relative_error(dxg, dx) <= kTolerance);
-  Tensor dk = random(k.shape(), 84), db = random({c.oc}, 85);
-  Tensor dkg = dk.to(kGpu), dbg = db.to(kGpu);
-  ops::conv2d_backward_weights(x, dy, p, dk, db, accumulate);
-  ops::conv2d_backward_weights(x.to(kGpu), dy.to(kGpu), p, dkg, dbg, accumulate);
-  CHECK(relative_error(dkg, dk) <= kTolerance);
-  CHECK(relative_error(dbg, db) <= kTolerance);
+  CAPTURE(static_cast<int>(layout));
+  struct Restore {
+    ConvC1Layout before = cuda::conv_c1_layout();
+    ~Restore() { cuda::set_conv_c1_layout(before); }
+  } restore;
+  cuda::set_conv_c1_layout(layout);
+  compare_conv(c, act, act == ActivationFn::relu);
 }
 
 TEST_CASE("GPU activations forward and backward match the CPU", "[gpu]") {
@@ -217,65 +218,3 @@ TEST_CASE("GPU dropout draws the CPU's mask bit for bit", "[gpu]") {
   CHECK(dxg.to_vector() == dx.to_vector());
 }
 
-namespace {
-/// Three parameters of different sizes (one empty), on `d`.
-struct State {
-  std::vector<Tensor> w, g, m, v;
-  State(Device d) {
-    const Shape shapes[] = {Shape{64, 33}, Shape{0}, Shape{1000}, Shape{7}};
-    int64_t seed = 70;
-    for (const Shape& s : shapes) {
-      w.push_back(random(s, seed++).to(d));
-      g.push_back(random(s, seed++).to(d));
-      m.push_back(random(s, seed++, -0.1f, 0.1f).to(d));
-      v.push_back(random(s, seed++, 0.f, 0.1f).to(d));
-    }
-  }
-  template <class T>
-  static std::vector<T*> ptrs(std::vector<Tensor>& ts) {
-    std::vector<T*> r;
-    for (Tensor& t : ts) r.push_back(&t);
-    return r;
-  }
-};
-
-void require_close(State& gpu, State& cpu) {
-  for (size_t i = 0; i < cpu.w.size(); ++i) {
-    CHECK(relative_error(gpu.w[i], cpu.w[i]) <= kTolerance);
-    CHECK(relative_error(gpu.m[i], cpu.m[i]) <= kTolerance);
-    CHECK(relative_error(gpu.v[i], cpu.v[i]) <= kTolerance);
-  }
-}
-}  // namespace
-
-TEST_CASE("GPU fused SGD update matches the CPU", "[gpu]") {
-  FITRUN_REQUIRE_GPU();
-  const double momentum = GENERATE(0.0, 0.9);
-  const bool nesterov = GENERATE(false, true);
-  const ops::SGDUpdate u{0.05f, momentum, nesterov, 0.01};
-  State cpu(Device::cpu()), gpu(kGpu);
-  for (int step = 0; step < 3; ++step) {
-    for (State* s : {&cpu, &gpu}) {
-      auto w = State::ptrs<Tensor>(s->w), m = State::ptrs<Tensor>(s->m);
-      auto g = State::ptrs<const Tensor>(s->g);
-      ops::sgd_update(w.data(), g.data(), m.data(), int(w.size()), u);
-    }
-  }
-  require_close(gpu, cpu);
-}
-
-TEST_CASE("GPU fused Adam update matches the CPU", "[gpu]") {
-  FITRUN_REQUIRE_GPU();
-  ops::AdamUpdate u{0.01f, 0.9, 0.999, 1e-7, 1, GENERATE(0.0, 0.004)};
-  State cpu(Device::cpu()), gpu(kGpu);
-  for (int step = 1; step <= 3; ++step) {
-    u.step = step;
-    for (State* s : {&cpu, &gpu}) {
-      auto w = State::ptrs<Tensor>(s->w), m = State::ptrs<Tensor>(s->m),
-           v = State::ptrs<Tensor>(s->v);
-      auto g = State::ptrs<const Tensor>(s->g);
-      ops::adam_update(w.data(), g.data(), m.data(), v.data(), int(w.size()), u);
-    }
-  }
-  require_close(gpu, cpu);
-}

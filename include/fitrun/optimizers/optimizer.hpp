@@ -164,7 +164,7 @@ class Optimizer {
   /// Loss unscaling and accumulation into v.grad; false when this variable is not updated at
   /// this step (its gradient was only accumulated).
   bool prepare_gradient(size_t i, Variable& v, bool update_step);
-  /// Clipping of all prepared gradients, in place (Keras' _clip_gradients).
+  /// Clipping of all prepared gradients, in place (Keras' _clip_gradients), on their device.
   void clip_gradients(const std::vector<VariablePtr>& variables);
   void update_moving_averages(const std::vector<VariablePtr>& variables);
   /// apply() for variables on a GPU: the fused update of all of them; the base options that
@@ -178,6 +178,7 @@ class Optimizer {
   std::vector<std::vector<Tensor>> slots_;
   std::vector<Tensor> averages_, accumulators_;
   FusedBatch fused_;  // reused every step: no allocation after the first
+  std::vector<Tensor*> clip_grads_;  // the gradients clip_gradients works on, reused likewise
 };
 
 using OptimizerPtr = std::shared_ptr<Optimizer>;
@@ -263,6 +264,7 @@ class RMSprop : public Optimizer {
 
  protected:
   void update(float*, const float*, std::vector<Tensor>&, int64_t, float) override;
+  bool fused_update(FusedBatch& batch, float lr, float wd) override;
   int num_slots() const override;
 
  private:
@@ -285,6 +287,7 @@ class Adagrad : public Optimizer {
 
  protected:
   void update(float*, const float*, std::vector<Tensor>&, int64_t, float) override;
+  bool fused_update(FusedBatch& batch, float lr, float wd) override;
   int num_slots() const override { return 1; }
   float slot_initial_value(int) const override {
     return static_cast<float>(opts_.initial_accumulator_value);

@@ -1,6 +1,7 @@
 // Batched matmul (attention) on cuBLAS: one cublasGemmStridedBatchedEx per call on the
-// device's cuBLAS handle (bound to its stream), fp32 compute (CUBLAS_COMPUTE_32F: no TF32, as
-// in dense.cpp) so results match the CPU.
+// device's cuBLAS handle (bound to its stream), fp32 compute (CUBLAS_COMPUTE_32F) so results
+// match the CPU, or TF32 (CUBLAS_COMPUTE_32F_FAST_TF32) after
+// set_float32_matmul_precision("high"), as in dense.cpp.
 //
 // Row-major vs cuBLAS' column-major: a row-major (r, c) matrix with leading dimension c is,
 // read column-major, its transpose (c, r) with the same leading dimension. So the row-major
@@ -24,6 +25,7 @@
 
 #include "backend/cuda/context.hpp"
 #include "backend/cuda/cuda_ops.hpp"
+#include "core/matmul_precision.hpp"
 #include "fitrun/error.hpp"
 #include "ops/op_shapes.hpp"
 
@@ -60,7 +62,9 @@ void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool tra
                                  as_int(b.dim(2), "b's last dim", op), b.dim(1) * b.dim(2), pa,
                                  CUDA_R_32F, as_int(a.dim(2), "a's last dim", op),
                                  a.dim(1) * a.dim(2), &beta, pc, CUDA_R_32F, as_int(n, "n", op),
-                                 m * n, as_int(batch, "batch", op), CUBLAS_COMPUTE_32F,
+                                 m * n, as_int(batch, "batch", op),
+                                 tf32_allowed() ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                : CUBLAS_COMPUTE_32F,
                                  CUBLAS_GEMM_DEFAULT),
       op);
 }

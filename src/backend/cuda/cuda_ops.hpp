@@ -6,7 +6,10 @@
 
 namespace fitrun::cuda {
 
+using ops::AdagradUpdate;
 using ops::AdamUpdate;
+using ops::GradientClip;
+using ops::RMSpropUpdate;
 using ops::SGDUpdate;
 
 void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, ActivationFn act,
@@ -16,6 +19,12 @@ void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, 
                             bool accumulate);
 void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b,
                     float alpha, Tensor& c, bool accumulate);
+/// How conv2d describes a side with one channel to cuDNN (conv.cpp explains): read once from
+/// FITRUN_CONV_C1_LAYOUT ("nhwc", "nchw" (default), "nchw_all"); settable for tests and
+/// benchmarks. Plans are cached per layout.
+enum class ConvC1Layout { nhwc, nchw, nchw_all };
+ConvC1Layout conv_c1_layout();
+void set_conv_c1_layout(ConvC1Layout layout);
 void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
                     const ops::Conv2DParams& p, ActivationFn act, Tensor& y);
 void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const ops::Conv2DParams& p,
@@ -42,6 +51,14 @@ void sgd_update(Tensor* const* params, const Tensor* const* grads, Tensor* const
                 int count, const SGDUpdate& u);
 void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
                  Tensor* const* v, int count, const AdamUpdate& u);
+void amsgrad_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
+                    Tensor* const* v, Tensor* const* v_hat, int count, const AdamUpdate& u);
+void rmsprop_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* velocity,
+                    Tensor* const* momentum, Tensor* const* average_gradient, int count,
+                    const RMSpropUpdate& u);
+void adagrad_update(Tensor* const* params, const Tensor* const* grads,
+                    Tensor* const* accumulators, int count, const AdagradUpdate& u);
+void clip_gradients(Tensor* const* grads, int count, const GradientClip& clip);
 
 // ---- shape ops (shape_ops.cu) ----
 void zero_pad2d(const Tensor& x, int64_t top, int64_t left, Tensor& y);

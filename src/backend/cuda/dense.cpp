@@ -6,7 +6,9 @@
 //   bwd wts   dWᵀ(out×in)= dyᵀ(out×N)·x(N×in)       A = dy (N), B = x  (T)
 // Bias and relu run in the matmul's epilogue; other fusable activations (and bias when an
 // epilogue has no algorithm) run in one bias-activation kernel after it. fp32 compute
-// (CUBLAS_COMPUTE_32F, no TF32) so results match the CPU within float rounding.
+// (CUBLAS_COMPUTE_32F) so results match the CPU within float rounding, or TF32 tensor cores
+// (CUBLAS_COMPUTE_32F_FAST_TF32) after set_float32_matmul_precision("high"); plans are cached
+// per precision.
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -15,6 +17,7 @@
 #include "backend/cuda/context.hpp"
 #include "backend/cuda/cuda_ops.hpp"
 #include "backend/cuda/kernels.hpp"
+#include "core/matmul_precision.hpp"
 #include "fitrun/error.hpp"
 
 namespace fitrun::cuda {
@@ -23,7 +26,7 @@ namespace {
 constexpr size_t kWorkspaceBytes = 32u << 20;  // cuBLASLt's recommendation for Hopper
 
 struct PlanKey {
-  int device, transa, transb, epilogue;
+  int device, transa, transb, epilogue, tf32, unused;
   int64_t m, n, k, align;
   bool operator==(const PlanKey& o) const { return std::memcmp(this, &o, sizeof o) == 0; }
 };
@@ -52,6 +55,7 @@ Plan& plan(Context& ctx, cublasOperation_t ta, cublasOperation_t tb, int64_t m, 
   key.transa = ta;
   key.transb = tb;
   key.epilogue = epilogue;
+  key.tf32 = tf32_allowed();
   key.m = m;
   key.n = n;
   key.k = k;
@@ -60,7 +64,9 @@ Plan& plan(Context& ctx, cublasOperation_t ta, cublasOperation_t tb, int64_t m, 
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   Plan p;
-  FITRUN_CUDA_CHECK(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), op);
+  const cublasComputeType_t compute =
+      key.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  FITRUN_CUDA_CHECK(cublasLtMatmulDescCreate(&p.desc, compute, CUDA_R_32F), op);
   FITRUN_CUDA_CHECK(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta,
                                                    sizeof ta),
                     op);

@@ -5,11 +5,14 @@
 
 namespace fitrun::cpu {
 
+using ops::AdagradUpdate;
 using ops::AdamUpdate;
+using ops::GradientClip;
 using ops::Conv2DParams;
 using ops::Pool2DParams;
 using ops::PoolAlg;
 using ops::RNNCell;
+using ops::RMSpropUpdate;
 using ops::RNNConfig;
 using ops::SGDUpdate;
 
@@ -38,6 +41,14 @@ void dropout_forward(const Tensor& x, float rate, uint64_t seed, uint64_t counte
 void dropout_backward(const Tensor& dy, const Tensor& mask, Tensor& dx);
 void sgd_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* momenta, int count, const SGDUpdate& u);
 void adam_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m, Tensor* const* v, int count, const AdamUpdate& u);
+void amsgrad_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* m,
+                    Tensor* const* v, Tensor* const* v_hat, int count, const AdamUpdate& u);
+void rmsprop_update(Tensor* const* params, const Tensor* const* grads, Tensor* const* velocity,
+                    Tensor* const* momentum, Tensor* const* average_gradient, int count,
+                    const RMSpropUpdate& u);
+void adagrad_update(Tensor* const* params, const Tensor* const* grads,
+                    Tensor* const* accumulators, int count, const AdagradUpdate& u);
+void clip_gradients(Tensor* const* grads, int count, const GradientClip& clip);
 void concat(const Tensor* const* inputs, int count, int axis, Tensor& y);
 void split(const Tensor& dy, int axis, Tensor* const* outputs, int count, bool accumulate);
 void gather_rows(const Tensor& src, const int64_t* index, int64_t count, Tensor& dst);

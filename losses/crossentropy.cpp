@@ -116,6 +116,11 @@ void SparseCategoricalCrossentropy::per_sample(const Tensor& y_true, const Tenso
   }
 }
 
+void SparseCategoricalCrossentropy::check_label_values(const Tensor& y_true,
+                                                       const Tensor& y_pred) const {
+  check_labels(name(), y_true, Layout(y_pred));
+}
+
 // ---- CategoricalCrossentropy ----
 
 CategoricalCrossentropy::CategoricalCrossentropy(CrossentropyOptions o)

@@ -40,6 +40,9 @@ class Loss {
   /// Checks (at compile/fit time) that labels of per-sample shape `y_true` suit predictions of
   /// per-sample shape `y_pred`; throws ShapeError naming the loss and both shapes.
   virtual void check_shapes(const Shape& y_true, const Shape& y_pred) const;
+  /// Checks the values of host labels that the device kernels take unchecked (sparse class
+  /// indices); a model calls it before copying labels to a GPU. Throws naming the loss.
+  virtual void check_label_values(const Tensor& y_true, const Tensor& y_pred) const {}
   /// The dtype labels should have (int32 for sparse losses).
   virtual DType label_dtype() const { return DType::float32; }
 
@@ -85,6 +88,7 @@ class SparseCategoricalCrossentropy : public Loss {
   json get_config() const override;
   void check_shapes(const Shape& y_true, const Shape& y_pred) const override;
   DType label_dtype() const override { return DType::int32; }
+  void check_label_values(const Tensor& y_true, const Tensor& y_pred) const override;
   bool from_logits() const { return opts_.from_logits; }
 
  protected:

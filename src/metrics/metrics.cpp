@@ -103,11 +103,11 @@ void Metric::reset_state() {
   if (device_.values.defined()) ops::zero_doubles(device_.values);
 }
 
-bool Metric::enqueue_update(const Tensor& y_true, const Tensor& y_pred) {
+bool Metric::enqueue_update(const RowSpec& spec, const Tensor& y_true, const Tensor& y_pred) {
   if (!y_pred.defined() || !y_pred.device().is_cuda()) return false;
   if (!device_.values.defined() || device_.values.device() != y_pred.device())
     device_.values = ops::device_doubles(2, y_pred.device());
-  ops::metric_on_device(row_spec(), y_true, y_pred, device_.values);
+  ops::metric_on_device(spec, y_true, y_pred, device_.values);
   return true;
 }
 
@@ -124,13 +124,15 @@ void Accuracy::update_state(const Tensor&, const Tensor&) {
               "or sparse categorical accuracy from the loss (see resolve_accuracy)");
 }
 
-// Sparse metrics take one class index per row, the others one label per prediction.
-#define FITRUN_METRIC_UPDATE(Class)                                                     \
-  void Class::update_state(const Tensor& y_true, const Tensor& y_pred) {                \
-    const RowSpec spec = row_spec();                                                    \
-    const Layout l = spec.sparse() ? sparse_layout(name(), y_true, y_pred)              \
-                                   : dense_layout(name(), y_true, y_pred);              \
-    if (!enqueue_update(y_true, y_pred)) add_rows(spec, l, y_true, y_pred, total_, count_); \
+// Sparse metrics take one class index per row, the others one label per prediction. The
+// class's own formula (Class::row_spec, not a subclass's override) decides.
+#define FITRUN_METRIC_UPDATE(Class)                                                  \
+  void Class::update_state(const Tensor& y_true, const Tensor& y_pred) {             \
+    const RowSpec spec = Class::row_spec();                                          \
+    const Layout l = spec.sparse() ? sparse_layout(name(), y_true, y_pred)           \
+                                   : dense_layout(name(), y_true, y_pred);           \
+    if (!enqueue_update(spec, y_true, y_pred))                                       \
+      add_rows(spec, l, y_true, y_pred, total_, count_);                             \
   }
 FITRUN_METRIC_UPDATE(SparseCategoricalAccuracy)
 FITRUN_METRIC_UPDATE(CategoricalAccuracy)

@@ -33,9 +33,9 @@ class Metric {
   static std::shared_ptr<Metric> get(const std::string& name);
 
  protected:
-  /// update_state's GPU branch for built-in metrics: checks the shapes and enqueues
-  /// row_spec()'s kernels; false (nothing done) when y_pred is on the host.
-  bool enqueue_update(const Tensor& y_true, const Tensor& y_pred);
+  /// update_state's GPU branch for built-in metrics: enqueues the kernels of `spec` (shapes
+  /// already checked); false (nothing done) when y_pred is on the host.
+  bool enqueue_update(const RowSpec& spec, const Tensor& y_true, const Tensor& y_pred);
   /// (total, count) as float64 in device memory (ops::device_doubles), made on first use.
   /// A copied metric (clone) starts without it.
   struct DeviceTotals {

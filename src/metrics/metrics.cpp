@@ -78,7 +78,8 @@ void add_rows(const RowSpec& spec, const Layout& l, const Tensor& y_true, const 
       return;
     }
     const int64_t stride = spec.sparse() ? 1 : l.c;
-    for (int64_t r = 0; r < l.n * l.t; ++r) sum += rows::value(spec, p + r * l.c, t + r * stride, l.c);
+    for (int64_t r = 0; r < l.n * l.t; ++r)
+      sum += rows::value(spec, p + r * l.c, t + r * stride, l.c);
   });
   total += sum;
   count += static_cast<double>(l.n * l.t);

@@ -84,7 +84,9 @@ class SparseCategoricalCrossentropy : public Loss {
  public:
   explicit SparseCategoricalCrossentropy(CrossentropyOptions o = {});
   std::string class_name() const override { return "SparseCategoricalCrossentropy"; }
-  RowSpec row_spec() const override { return {RowSpec::Kind::sparse_crossentropy, opts_.from_logits}; }
+  RowSpec row_spec() const override {
+    return {RowSpec::Kind::sparse_crossentropy, opts_.from_logits};
+  }
   json get_config() const override;
   void check_shapes(const Shape& y_true, const Shape& y_pred) const override;
   DType label_dtype() const override { return DType::int32; }
@@ -102,7 +104,9 @@ class CategoricalCrossentropy : public Loss {
  public:
   explicit CategoricalCrossentropy(CrossentropyOptions o = {});
   std::string class_name() const override { return "CategoricalCrossentropy"; }
-  RowSpec row_spec() const override { return {RowSpec::Kind::categorical_crossentropy, opts_.from_logits, opts_.label_smoothing}; }
+  RowSpec row_spec() const override {
+    return {RowSpec::Kind::categorical_crossentropy, opts_.from_logits, opts_.label_smoothing};
+  }
   json get_config() const override;
   void check_shapes(const Shape& y_true, const Shape& y_pred) const override;
   bool from_logits() const { return opts_.from_logits; }
@@ -118,7 +122,9 @@ class BinaryCrossentropy : public Loss {
  public:
   explicit BinaryCrossentropy(CrossentropyOptions o = {});
   std::string class_name() const override { return "BinaryCrossentropy"; }
-  RowSpec row_spec() const override { return {RowSpec::Kind::binary_crossentropy, opts_.from_logits, opts_.label_smoothing}; }
+  RowSpec row_spec() const override {
+    return {RowSpec::Kind::binary_crossentropy, opts_.from_logits, opts_.label_smoothing};
+  }
   json get_config() const override;
   bool from_logits() const { return opts_.from_logits; }
 

@@ -176,7 +176,8 @@ void loss_on_device(const losses::RowSpec& spec, const Tensor& y_true, const Ten
                     const Tensor* sample_weight, Tensor* grad, float scale, double factor,
                     Tensor& result, int64_t slot) {
   const char* op = "loss_on_device";
-  if (spec.kind == LossSpec::Kind::none) throw Error("loss_on_device: the loss has no device kernel");
+  if (spec.kind == LossSpec::Kind::none)
+    throw Error("loss_on_device: the loss has no device kernel");
   const Rows r = rows_of(y_pred);
   check_labels(op, y_true,
                spec.kind == LossSpec::Kind::sparse_crossentropy ? r.count() : y_pred.size());
@@ -202,7 +203,8 @@ void loss_on_device(const losses::RowSpec& spec, const Tensor& y_true, const Ten
 void metric_on_device(const metrics::RowSpec& spec, const Tensor& y_true, const Tensor& y_pred,
                       Tensor& state) {
   const char* op = "metric_on_device";
-  if (spec.kind == MetricSpec::Kind::none) throw Error("metric_on_device: the metric has no device kernel");
+  if (spec.kind == MetricSpec::Kind::none)
+    throw Error("metric_on_device: the metric has no device kernel");
   const Rows r = rows_of(y_pred);
   check_labels(op, y_true, spec.sparse() ? r.count() : y_pred.size());
   double* dst = doubles(state, 2, op, "state");

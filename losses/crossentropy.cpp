@@ -8,12 +8,12 @@
 
 #include "fitrun/error.hpp"
 #include "fitrun/losses/loss.hpp"
+#include "losses/loss_rows.hpp"
 
 namespace fitrun::losses {
 
 namespace {
 
-constexpr double kEpsilon = 1e-7;        // Keras' backend.epsilon()
 constexpr int64_t kParallelWork = 1 << 15;  // below this, threads cost more than they save
 
 // y_pred viewed as (N, T, C): C classes on the last axis, T positions (timesteps) per sample.
@@ -57,23 +57,6 @@ void check_labels(const std::string& loss, const Tensor& y_true, const Layout& l
                   " is out of range [0, " + std::to_string(l.c) + ")");
   }
 }
-
-// Max-shifted log-sum-exp of one row.
-double log_sum_exp(const float* z, int64_t c) {
-  const double m = *std::max_element(z, z + c);
-  double s = 0;
-  for (int64_t j = 0; j < c; ++j) s += std::exp(z[j] - m);
-  return m + std::log(s);
-}
-
-double row_sum(const float* p, int64_t c) {
-  double s = 0;
-  for (int64_t j = 0; j < c; ++j) s += p[j];
-  return s;
-}
-
-bool clipped(double q) { return q < kEpsilon || q > 1.0 - kEpsilon; }
-double clip(double q) { return std::clamp(q, kEpsilon, 1.0 - kEpsilon); }
 
 }  // namespace
 
@@ -125,29 +108,17 @@ void SparseCategoricalCrossentropy::per_sample(const Tensor& y_true, const Tenso
     for (int64_t t = 0; t < l.t; ++t) {
       const int64_t row = i * l.t + t;
       const int64_t y = static_cast<int64_t>(y_true.flat(row));
-      const float* x = z + row * l.c;
       float* g = grad ? grad + row * l.c : nullptr;
-      if (logits) {
-        const double lse = log_sum_exp(x, l.c);
-        total += lse - x[y];
-        if (g) {
-          for (int64_t j = 0; j < l.c; ++j) g[j] = static_cast<float>(std::exp(x[j] - lse) / l.t);
-          g[y] -= static_cast<float>(1.0 / l.t);
-        }
-      } else {
-        const double s = row_sum(x, l.c);
-        const double q = x[y] / s;
-        total += -std::log(clip(q));
-        if (g) {
-          // d/dp_j of -log(p_y / s) = 1/s - [j == y]/p_y; zero once clipped.
-          const bool flat = clipped(q);
-          for (int64_t j = 0; j < l.c; ++j) g[j] = flat ? 0.f : static_cast<float>(1.0 / s / l.t);
-          if (!flat) g[y] -= static_cast<float>(1.0 / x[y] / l.t);
-        }
-      }
+      total += rows::sparse_crossentropy(z + row * l.c, l.c, y, logits, g,
+                                         static_cast<double>(l.t));
     }
     out[i] = static_cast<float>(total / l.t);
   }
+}
+
+void SparseCategoricalCrossentropy::check_label_values(const Tensor& y_true,
+                                                       const Tensor& y_pred) const {
+  check_labels(name(), y_true, Layout(y_pred));
 }
 
 // ---- CategoricalCrossentropy ----
@@ -192,37 +163,9 @@ void CategoricalCrossentropy::per_sample(const Tensor& y_true, const Tensor& y_p
     double total = 0;
     for (int64_t t = 0; t < l.t; ++t) {
       const int64_t row = i * l.t + t;
-      const float* x = z + row * l.c;
-      const float* y = labels + row * l.c;
       float* g = grad ? grad + row * l.c : nullptr;
-      if (logits) {
-        const double lse = log_sum_exp(x, l.c);
-        double t_sum = 0;
-        for (int64_t j = 0; j < l.c; ++j) {
-          const double tj = y[j] * keep + spread;
-          t_sum += tj;
-          total += tj * (lse - x[j]);
-        }
-        if (g)
-          for (int64_t j = 0; j < l.c; ++j)
-            g[j] = static_cast<float>((std::exp(x[j] - lse) * t_sum - (y[j] * keep + spread)) / l.t);
-      } else {
-        const double s = row_sum(x, l.c);
-        double live_t = 0;  // Σ t_c over unclipped classes
-        for (int64_t j = 0; j < l.c; ++j) {
-          const double tj = y[j] * keep + spread;
-          const double q = x[j] / s;
-          total -= tj * std::log(clip(q));
-          if (!clipped(q)) live_t += tj;
-        }
-        if (g)
-          // d/dp_j of -Σ t_c log(p_c / s) over unclipped c = -t_j/p_j [j unclipped] + live_t/s.
-          for (int64_t j = 0; j < l.c; ++j) {
-            const double tj = y[j] * keep + spread;
-            const double own = clipped(x[j] / s) ? 0.0 : tj / x[j];
-            g[j] = static_cast<float>((live_t / s - own) / l.t);
-          }
-      }
+      total += rows::categorical_crossentropy(z + row * l.c, labels + row * l.c, l.c, logits,
+                                              keep, spread, g, static_cast<double>(l.t));
     }
     out[i] = static_cast<float>(total / l.t);
   }
@@ -243,32 +186,7 @@ json BinaryCrossentropy::get_config() const {
 // p clipped; labels smoothed towards 0.5. Per sample: the mean over all its elements.
 void BinaryCrossentropy::per_sample(const Tensor& y_true, const Tensor& y_pred, float* out,
                                     float* grad) const {
-  const int64_t n = y_pred.dim(0);
-  const int64_t d = y_pred.size() / n;
-  const float* z = y_pred.data<float>();
-  const float* labels = y_true.data<float>();
-  const double keep = 1.0 - opts_.label_smoothing;
-  const double half = 0.5 * opts_.label_smoothing;
-  const bool logits = opts_.from_logits;
-#pragma omp parallel for schedule(static) if (y_pred.size() >= kParallelWork)
-  for (int64_t i = 0; i < n; ++i) {
-    double total = 0;
-    for (int64_t k = i * d; k < (i + 1) * d; ++k) {
-      const double t = labels[k] * keep + half;
-      const double x = z[k];
-      double dl;
-      if (logits) {
-        total += std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::abs(x)));
-        dl = 1.0 / (1.0 + std::exp(-x)) - t;
-      } else {
-        const double p = clip(x);
-        total -= t * std::log(p) + (1 - t) * std::log(1 - p);
-        dl = clipped(x) ? 0.0 : (1 - t) / (1 - x) - t / x;
-      }
-      if (grad) grad[k] = static_cast<float>(dl / d);
-    }
-    out[i] = static_cast<float>(total / d);
-  }
+  elementwise_per_sample(y_true, y_pred, out, grad);
 }
 
 }  // namespace fitrun::losses

@@ -7,10 +7,14 @@
 #include <vector>
 
 #include "fitrun/error.hpp"
+#include "fitrun/ops.hpp"
+#include "losses/loss_rows.hpp"
 
 namespace fitrun::losses {
 
 namespace {
+
+constexpr int64_t kParallelWork = 1 << 15;  // below this, threads cost more than they save
 
 std::string reduction_name(Reduction r) {
   switch (r) {
@@ -65,11 +69,9 @@ json Loss::get_config() const {
   return json{{"name", name_}, {"reduction", reduction_name(reduction_)}};
 }
 
-// Reduction none returns the same scalar as sum_over_batch_size (the per-sample values are
-// not exposed); sum multiplies by the number of timesteps per sample so that, as in Keras,
-// it sums the per-position losses rather than their per-sample means.
-double Loss::compute(const Tensor& y_true, const Tensor& y_pred, Tensor* grad, float scale,
-                     const Tensor* sample_weight) const {
+// Checks the inputs of compute/compute_on_device; returns the sample count.
+int64_t Loss::check_inputs(const Tensor& y_true, const Tensor& y_pred, const Tensor* grad,
+                           const Tensor* sample_weight) const {
   if (!y_pred.defined() || !y_true.defined())
     throw Error(name_ + ": y_true and y_pred must both be defined tensors");
   if (y_pred.dtype() != DType::float32)
@@ -87,10 +89,36 @@ double Loss::compute(const Tensor& y_true, const Tensor& y_pred, Tensor* grad, f
   if (sample_weight && sample_weight->size() != n)
     throw ShapeError(name_ + ": sample_weight of shape " + sample_weight->shape().to_string() +
                      " needs one weight per sample (" + std::to_string(n) + ")");
-  if (n == 0) return 0.0;
-  if (y_pred.size() == 0)
+  if (n > 0 && y_pred.size() == 0)
     throw ShapeError(name_ + ": predictions of shape " + y_pred.shape().to_string() +
                      " hold no values per sample");
+  return n;
+}
+
+// Reduction none returns the same scalar as sum_over_batch_size (the per-sample values are
+// not exposed); sum multiplies by the number of timesteps per sample so that, as in Keras,
+// it sums the per-position losses rather than their per-sample means.
+double Loss::reduction_factor(const Tensor& y_pred) const {
+  const int64_t n = y_pred.dim(0);
+  const int64_t d = y_pred.size() / n;
+  const int64_t last = y_pred.rank() >= 2 ? y_pred.dim(-1) : 1;
+  return reduction_ == Reduction::sum ? static_cast<double>(last > 0 ? d / last : 1)
+                                      : 1.0 / static_cast<double>(n);
+}
+
+double Loss::compute(const Tensor& y_true, const Tensor& y_pred, Tensor* grad, float scale,
+                     const Tensor* sample_weight) const {
+  const int64_t n = check_inputs(y_true, y_pred, grad, sample_weight);
+  if (n == 0) return 0.0;
+  if (y_pred.device().is_cuda()) {
+    thread_local Tensor result;  // one float64, reused
+    if (!result.defined() || result.device() != y_pred.device())
+      result = ops::device_doubles(1, y_pred.device());
+    compute_on_device(y_true, y_pred, grad, scale, sample_weight, result, 0);
+    double value = 0;
+    ops::read_doubles(result, &value);
+    return value;
+  }
 
   const bool float_y = y_true.dtype() == DType::float32 || label_dtype() != DType::float32;
   const Tensor labels = float_y ? y_true : float_labels(y_true);
@@ -99,10 +127,7 @@ double Loss::compute(const Tensor& y_true, const Tensor& y_pred, Tensor* grad, f
   per_sample(labels, y_pred, losses, g);
 
   const int64_t d = y_pred.size() / n;
-  const int64_t last = y_pred.rank() >= 2 ? y_pred.dim(-1) : 1;
-  const double factor = reduction_ == Reduction::sum
-                            ? static_cast<double>(last > 0 ? d / last : 1)
-                            : 1.0 / static_cast<double>(n);
+  const double factor = reduction_factor(y_pred);
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {
     const double w = sample_weight ? sample_weight->flat(i) : 1.0;
@@ -113,6 +138,35 @@ double Loss::compute(const Tensor& y_true, const Tensor& y_pred, Tensor* grad, f
     }
   }
   return total * factor;
+}
+
+void Loss::compute_on_device(const Tensor& y_true, const Tensor& y_pred, Tensor* grad,
+                             float scale, const Tensor* sample_weight, Tensor& result,
+                             int64_t slot) const {
+  if (!has_device_path())
+    throw Error(name_ + " (" + class_name() +
+                ") has no device path: compute it on host tensors (Loss::row_spec)");
+  const int64_t n = check_inputs(y_true, y_pred, grad, sample_weight);
+  if (sample_weight && sample_weight->dtype() != DType::float32)
+    throw Error(name_ + ": sample_weight must be float32 on " + y_pred.device().to_string());
+  ops::loss_on_device(row_spec(), y_true, y_pred, sample_weight, grad, scale,
+                      n > 0 ? reduction_factor(y_pred) : 1.0, result, slot);
+}
+
+void Loss::elementwise_per_sample(const Tensor& y_true, const Tensor& y_pred, float* out,
+                                  float* grad) const {
+  const int64_t n = y_pred.dim(0);
+  const int64_t d = y_pred.size() / n;
+  const float* p = y_pred.data<float>();
+  const float* t = y_true.data<float>();
+  const RowSpec spec = row_spec();
+#pragma omp parallel for schedule(static) if (y_pred.size() >= kParallelWork)
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t k = i * d;
+    const double total =
+        rows::elementwise_row(spec, p + k, t + k, d, grad ? grad + k : nullptr, double(d));
+    out[i] = static_cast<float>(total / d);
+  }
 }
 
 namespace {

@@ -182,6 +182,11 @@ class Model : public LayerOf<Model> {
   /// optimizer update. Returns a table of milliseconds per step by layer. The draining makes
   /// these steps slower than plain ones: it finds the expensive layers, it does not time a step.
   std::string profile_train_step(const TensorList& x, const TensorList& y, int steps = 10);
+  /// Whether a training step's loss and metric updates are pure device work (no host read,
+  /// no host value): a model on a GPU whose losses and metrics all have device paths
+  /// (Loss::row_spec, Metric::row_spec) and no weight or activity regularizer. Otherwise they
+  /// run on host copies of the outputs (custom losses or metrics) or add a host penalty.
+  bool losses_on_device() const;
 
   // ---- Layer interface (a Model used as a layer of another model) ----
   /// Output 0's shape; a model with several outputs gives them all through call_multi.

@@ -8,6 +8,8 @@
 #include <cstdint>
 
 #include "fitrun/activation.hpp"
+#include "fitrun/losses/row_spec.hpp"
+#include "fitrun/metrics/row_spec.hpp"
 #include "fitrun/tensor.hpp"
 
 namespace fitrun::ops {
@@ -256,5 +258,31 @@ void repeat_vector_backward(const Tensor& dy, int64_t n, Tensor& dx);
 /// y(n, ..., c) = x(n, ..., c) * s(n, c): a per-sample, per-channel factor (x viewed as
 /// (N, S, C), s as (N, C)). Used by SpatialDropout.
 void scale_channels(const Tensor& x, const Tensor& s, Tensor& y);
+
+// ---- losses and metrics on a GPU (device only; the CPU computes them in Loss::compute and
+// Metric::update_state). Each result is a float64 in device memory: fitrun has no float64
+// dtype, so they live in int64 tensors of as many elements, which the kernels read as doubles.
+// Sums run in a fixed order (no atomics): results depend only on the data. ----
+/// `count` float64 zeros on `device`.
+Tensor device_doubles(int64_t count, Device device);
+/// Zeroes them (enqueued; no host sync).
+void zero_doubles(Tensor& values);
+/// Copies them into out[0..values.size()) (a host sync).
+void read_doubles(const Tensor& values, double* out);
+/// Loss::compute on the device: y_pred (N, ..., C) viewed as (N, T, C) rows, y_true of
+/// float32/int32/int64 (one class index per row for sparse crossentropy, else one label per
+/// prediction), sample_weight (N) float32 or null. Writes, when grad is non-null, dL/dy_pred
+/// times w_i * factor * scale, and result[slot] = factor * Σ_i w_i loss_i.
+void loss_on_device(const losses::RowSpec& spec, const Tensor& y_true, const Tensor& y_pred,
+                    const Tensor* sample_weight, Tensor* grad, float scale, double factor,
+                    Tensor& result, int64_t slot);
+/// Metric::update_state on the device: state[0] += the rows' values (element-wise metrics:
+/// their sum / C), state[1] += N * T.
+void metric_on_device(const metrics::RowSpec& spec, const Tensor& y_true, const Tensor& y_pred,
+                      Tensor& state);
+/// Mean::update on the device: state[0] += weight * (constant + Σ_j coeffs[j] *
+/// values[first + j]) (coeffs: n host doubles), state[1] += weight.
+void mean_on_device(Tensor& state, const Tensor& values, int64_t first, const double* coeffs,
+                    int n, double constant, double weight);
 
 }  // namespace fitrun::ops

@@ -10,6 +10,8 @@
 
 #include "fitrun/error.hpp"
 #include "fitrun/metrics/metric.hpp"
+#include "fitrun/ops.hpp"
+#include "metrics/metric_rows.hpp"
 
 namespace fitrun::metrics {
 
@@ -54,10 +56,68 @@ Layout sparse_layout(const std::string& metric, const Tensor& y_true, const Tens
   return l;
 }
 
-// First index of the largest value, as argmax.
-int64_t argmax(const float* x, int64_t c) { return std::max_element(x, x + c) - x; }
+/// Calls f(typed host label pointer) for float32, int32 or int64 labels.
+template <class F>
+void with_labels(const Tensor& y_true, F&& f) {
+  switch (y_true.dtype()) {
+    case DType::float32: return f(y_true.data<float>());
+    case DType::int32: return f(y_true.data<int32_t>());
+    case DType::int64: return f(y_true.data<int64_t>());
+  }
+}
+
+/// The host update: adds the rows' values (metric_rows.hpp). Element-wise metrics see all
+/// elements as one row and divide the sum by C, as Keras averages over the last axis.
+void add_rows(const RowSpec& spec, const Layout& l, const Tensor& y_true, const Tensor& y_pred,
+              double& total, double& count) {
+  const float* p = y_pred.data<float>();
+  double sum = 0;
+  with_labels(y_true, [&](const auto* t) {
+    if (spec.elementwise()) {
+      sum = rows::value(spec, p, t, y_pred.size()) / static_cast<double>(l.c);
+      return;
+    }
+    const int64_t stride = spec.sparse() ? 1 : l.c;
+    for (int64_t r = 0; r < l.n * l.t; ++r)
+      sum += rows::value(spec, p + r * l.c, t + r * stride, l.c);
+  });
+  total += sum;
+  count += static_cast<double>(l.n * l.t);
+}
 
 }  // namespace
+
+double Metric::result() const {
+  double total = total_, count = count_;
+  if (device_.values.defined()) {
+    double on_device[2];
+    ops::read_doubles(device_.values, on_device);
+    total += on_device[0];
+    count += on_device[1];
+  }
+  return count > 0 ? total / count : 0.0;
+}
+
+void Metric::reset_state() {
+  total_ = 0;
+  count_ = 0;
+  if (device_.values.defined()) ops::zero_doubles(device_.values);
+}
+
+bool Metric::enqueue_update(const RowSpec& spec, const Tensor& y_true, const Tensor& y_pred) {
+  if (!y_pred.defined() || !y_pred.device().is_cuda()) return false;
+  if (!device_.values.defined() || device_.values.device() != y_pred.device())
+    device_.values = ops::device_doubles(2, y_pred.device());
+  ops::metric_on_device(spec, y_true, y_pred, device_.values);
+  return true;
+}
+
+void Mean::update_on_device(const Tensor& values, int64_t first, const double* coeffs, int n,
+                            double constant, double weight) {
+  if (!device_.values.defined() || device_.values.device() != values.device())
+    device_.values = ops::device_doubles(2, values.device());
+  ops::mean_on_device(device_.values, values, first, coeffs, n, constant, weight);
+}
 
 void Accuracy::update_state(const Tensor&, const Tensor&) {
   throw Error("metric \"" + name() +
@@ -65,81 +125,24 @@ void Accuracy::update_state(const Tensor&, const Tensor&) {
               "or sparse categorical accuracy from the loss (see resolve_accuracy)");
 }
 
-void SparseCategoricalAccuracy::update_state(const Tensor& y_true, const Tensor& y_pred) {
-  const Layout l = sparse_layout(name(), y_true, y_pred);
-  const float* p = y_pred.data<float>();
-  int64_t hits = 0;
-  for (int64_t r = 0; r < l.n * l.t; ++r)
-    hits += static_cast<double>(argmax(p + r * l.c, l.c)) == y_true.flat(r);
-  total_ += static_cast<double>(hits);
-  count_ += static_cast<double>(l.n * l.t);
-}
-
-void CategoricalAccuracy::update_state(const Tensor& y_true, const Tensor& y_pred) {
-  const Layout l = dense_layout(name(), y_true, y_pred);
-  const float* p = y_pred.data<float>();
-  int64_t hits = 0;
-  for (int64_t r = 0; r < l.n * l.t; ++r) {
-    // Labels may be any dtype: find their argmax through flat().
-    int64_t best = 0;
-    for (int64_t j = 1; j < l.c; ++j)
-      if (y_true.flat(r * l.c + j) > y_true.flat(r * l.c + best)) best = j;
-    hits += argmax(p + r * l.c, l.c) == best;
+// Sparse metrics take one class index per row, the others one label per prediction. The
+// class's own formula (Class::row_spec, not a subclass's override) decides.
+#define FITRUN_METRIC_UPDATE(Class)                                                  \
+  void Class::update_state(const Tensor& y_true, const Tensor& y_pred) {             \
+    const RowSpec spec = Class::row_spec();                                          \
+    const Layout l = spec.sparse() ? sparse_layout(name(), y_true, y_pred)           \
+                                   : dense_layout(name(), y_true, y_pred);           \
+    if (!enqueue_update(spec, y_true, y_pred))                                       \
+      add_rows(spec, l, y_true, y_pred, total_, count_);                             \
   }
-  total_ += static_cast<double>(hits);
-  count_ += static_cast<double>(l.n * l.t);
-}
-
+FITRUN_METRIC_UPDATE(SparseCategoricalAccuracy)
+FITRUN_METRIC_UPDATE(CategoricalAccuracy)
 // A prediction counts as 1 when strictly above the threshold, and must equal its label.
-void BinaryAccuracy::update_state(const Tensor& y_true, const Tensor& y_pred) {
-  const Layout l = dense_layout(name(), y_true, y_pred);
-  const float* p = y_pred.data<float>();
-  int64_t hits = 0;
-  for (int64_t k = 0; k < y_pred.size(); ++k)
-    hits += (p[k] > threshold_ ? 1.0 : 0.0) == y_true.flat(k);
-  total_ += static_cast<double>(hits) / static_cast<double>(l.c);
-  count_ += static_cast<double>(l.n * l.t);
-}
-
-void MeanAbsoluteError::update_state(const Tensor& y_true, const Tensor& y_pred) {
-  const Layout l = dense_layout(name(), y_true, y_pred);
-  const float* p = y_pred.data<float>();
-  double sum = 0;
-  for (int64_t k = 0; k < y_pred.size(); ++k) sum += std::abs(p[k] - y_true.flat(k));
-  total_ += sum / static_cast<double>(l.c);
-  count_ += static_cast<double>(l.n * l.t);
-}
-
-void MeanSquaredError::update_state(const Tensor& y_true, const Tensor& y_pred) {
-  const Layout l = dense_layout(name(), y_true, y_pred);
-  const float* p = y_pred.data<float>();
-  double sum = 0;
-  for (int64_t k = 0; k < y_pred.size(); ++k) {
-    const double e = p[k] - y_true.flat(k);
-    sum += e * e;
-  }
-  total_ += sum / static_cast<double>(l.c);
-  count_ += static_cast<double>(l.n * l.t);
-}
-
-// In the top k when fewer than k classes score strictly higher than the label's class, so
-// ties at the boundary count as hits (TensorFlow's in_top_k). Invalid labels are misses.
-void SparseTopKCategoricalAccuracy::update_state(const Tensor& y_true, const Tensor& y_pred) {
-  const Layout l = sparse_layout(name(), y_true, y_pred);
-  const float* p = y_pred.data<float>();
-  int64_t hits = 0;
-  for (int64_t r = 0; r < l.n * l.t; ++r) {
-    const double label = y_true.flat(r);
-    if (!(label >= 0 && label < static_cast<double>(l.c)) || label != static_cast<int64_t>(label))
-      continue;
-    const float* x = p + r * l.c;
-    const float target = x[static_cast<int64_t>(label)];
-    const int64_t higher = std::count_if(x, x + l.c, [target](float v) { return v > target; });
-    hits += higher < k_;
-  }
-  total_ += static_cast<double>(hits);
-  count_ += static_cast<double>(l.n * l.t);
-}
+FITRUN_METRIC_UPDATE(BinaryAccuracy)
+FITRUN_METRIC_UPDATE(MeanAbsoluteError)
+FITRUN_METRIC_UPDATE(MeanSquaredError)
+FITRUN_METRIC_UPDATE(SparseTopKCategoricalAccuracy)
+#undef FITRUN_METRIC_UPDATE
 
 namespace {
 

@@ -126,18 +126,37 @@ void Plan::bind_inputs(const std::vector<const Tensor*>& inputs) {
   for (size_t k = 0; k < inputs.size(); ++k) bind_input(k, *inputs[k]);
 }
 
-void Plan::bind_input(size_t k, const Tensor& t) {
-  Tensor& value = values_[static_cast<size_t>(graph_.input_nodes[k])];
-  if (t.device() == device_) {
-    value = t;
-    return;
-  }
-  if (staged_inputs_.size() <= k) staged_inputs_.resize(k + 1);
-  Tensor& staged = staged_inputs_[k];
+// `t` itself when it is on `device`, else copied into `staged` (reallocated only when the shape
+// or dtype changes).
+const Tensor& Plan::on_device(const Tensor& t, Tensor& staged) {
+  if (t.device() == device_) return t;
   if (!staged.defined() || staged.shape() != t.shape() || staged.dtype() != t.dtype())
     staged = Tensor(t.shape(), t.dtype(), device_);
   staged.copy_from(t);
-  value = staged;
+  return staged;
+}
+
+void Plan::bind_input(size_t k, const Tensor& t) {
+  if (staged_inputs_.size() <= k) staged_inputs_.resize(graph_.input_nodes.size());
+  values_[static_cast<size_t>(graph_.input_nodes[k])] = on_device(t, staged_inputs_[k]);
+}
+
+const Tensor& Plan::bind_label(size_t k, const Tensor& y) {
+  if (staged_labels_.size() <= k) staged_labels_.resize(graph_.output_nodes.size());
+  return on_device(y, staged_labels_[k]);
+}
+
+const Tensor& Plan::bind_sample_weight(const Tensor& w) { return on_device(w, staged_weights_); }
+
+Tensor& Plan::loss_values() {
+  if (!loss_values_.defined())
+    loss_values_ = ops::device_doubles(static_cast<int64_t>(graph_.output_nodes.size()), device_);
+  return loss_values_;
+}
+
+Tensor& Plan::step_total() {
+  if (!step_total_.defined()) step_total_ = ops::device_doubles(2, device_);
+  return step_total_;
 }
 
 const Tensor& Plan::host_output(size_t k) {

@@ -1,8 +1,9 @@
 #pragma once
 // Runs a Graph for one batch size on one device: all activation and gradient buffers, per-call
 // layer state and the backward wiring are set up once in the Plan, so a step only executes.
-// On a GPU the plan also owns the device copies of the inputs and the host copies of the
-// outputs and their gradients, through which the (host) losses and metrics see the outputs.
+// On a GPU the plan also owns the device copies of the inputs, labels and sample weights, the
+// float64 device results of the losses, and the host copies of the outputs and their gradients
+// for losses and metrics without a device path.
 #include <deque>
 #include <memory>
 #include <vector>
@@ -49,6 +50,16 @@ class Plan {
   Tensor& host_output_grad(size_t k);
   void upload_output_grads();
 
+  /// Labels of output k and the sample weights, on the plan's device: the tensor itself when
+  /// it is there, else a copy in a buffer the plan owns (made once per shape and dtype, so its
+  /// address is stable from step to step).
+  const Tensor& bind_label(size_t k, const Tensor& y);
+  const Tensor& bind_sample_weight(const Tensor& w);
+  /// Float64 device results of the device loss path (ops::device_doubles), made once: one
+  /// batch loss per output, and the step's (total loss, 1).
+  Tensor& loss_values();
+  Tensor& step_total();
+
   /// While set, forward/backward synchronize the device around every layer and add its time
   /// to `times` (sized to the graph's nodes); null turns it off.
   void set_profile(LayerTimes* times) { profile_ = times; }
@@ -58,6 +69,7 @@ class Plan {
   /// rethrown naming the layer and the pass.
   template <class F>
   void run_pass(size_t i, bool backward, F&& f);
+  const Tensor& on_device(const Tensor& t, Tensor& staged);
   struct Accumulate {
     Tensor* from;
     Tensor* into;
@@ -66,6 +78,9 @@ class Plan {
   int64_t batch_;
   Device device_;
   std::vector<Tensor> staged_inputs_;             // device copies of host inputs
+  std::vector<Tensor> staged_labels_;             // ... of host labels
+  Tensor staged_weights_;                         // ... of host sample weights
+  Tensor loss_values_, step_total_;               // see loss_values()
   std::vector<Tensor> host_outputs_, host_grads_;  // host copies of outputs and their grads
   LayerTimes* profile_ = nullptr;
   double activity_penalty_ = 0;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <iomanip>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -154,6 +155,7 @@ void Model::Impl::finish_compile(const std::string& model_name) {
     throw ConfigError("compile: model \"" + model_name + "\" has " + std::to_string(outs) +
                       " outputs but " + std::to_string(loss_weights.size()) +
                       " loss_weights were given");
+  loss_coeffs.assign(loss_weights.begin(), loss_weights.end());
   metrics.assign(outs, {});
   output_loss_trackers.clear();
   for (size_t k = 0; k < outs; ++k) {
@@ -228,13 +230,56 @@ int64_t Model::Impl::check_data(const std::string& model_name, const TensorList&
   return n;
 }
 
+bool Model::Impl::device_path_for(const Tensor* sample_weight) const {
+  if (!device.is_cuda()) return false;
+  for (const auto& l : losses)
+    if (!l->has_device_path()) return false;
+  for (const auto& ms : metrics)
+    for (const auto& m : ms)
+      if (m->row_spec().kind == metrics::RowSpec::Kind::none) return false;
+  return !sample_weight || sample_weight->dtype() == DType::float32;
+}
+
+bool Model::Impl::losses_on_device() const {
+  if (!compile_finished || !device_path_for(nullptr) || !regularized.empty()) return false;
+  for (const auto& l : graph->layers)
+    if (l->activity_regularizer) return false;
+  return true;
+}
+
 double Model::Impl::loss_and_metrics(detail::Plan& p, const TensorList& y, bool grads,
                                      const Tensor* sample_weight, double penalty,
-                                     float grad_scale) {
-  double total = penalty;
+                                     float grad_scale, bool read_value) {
   const double batch = static_cast<double>(p.batch());
-  // Losses and metrics run on the CPU; on a GPU they see host copies of the outputs (small:
+  if (p.device().is_cuda() && device_path_for(sample_weight)) {
+    // Each loss writes its batch loss into values[k]; the trackers add them on the device.
+    static constexpr double kOne = 1.0;
+    Tensor& values = p.loss_values();
+    const Tensor* w = sample_weight ? &p.bind_sample_weight(*sample_weight) : nullptr;
+    for (size_t k = 0; k < losses.size(); ++k) {
+      if (!y[k].device().is_cuda()) losses[k]->check_label_values(y[k], p.output(k));
+      const Tensor& labels = p.bind_label(k, y[k]);
+      losses[k]->compute_on_device(labels, p.output(k), grads ? &p.output_grad(k) : nullptr,
+                                   loss_weights[k] * grad_scale, w, values,
+                                   static_cast<int64_t>(k));
+      output_loss_trackers[k].update_on_device(values, static_cast<int64_t>(k), &kOne, 1, 0.0,
+                                               batch);
+      for (const auto& m : metrics[k]) m->update_state(labels, p.output(k));
+    }
+    // The step's total, penalty + Σ_k loss_weight_k loss_k, as (total, 1) in step_total.
+    Tensor& total = p.step_total();
+    ops::zero_doubles(total);
+    ops::mean_on_device(total, values, 0, loss_coeffs.data(), static_cast<int>(losses.size()),
+                        penalty, 1.0);
+    loss_tracker.update_on_device(total, 0, &kOne, 1, 0.0, batch);
+    if (!read_value) return std::numeric_limits<double>::quiet_NaN();
+    double host[2];
+    ops::read_doubles(total, host);
+    return host[0];
+  }
+  // Host path: on a GPU the losses and metrics see host copies of the outputs (small:
   // batch x classes) and their gradients go back in one copy per output.
+  double total = penalty;
   for (size_t k = 0; k < losses.size(); ++k) {
     const Tensor& out = p.host_output(k);
     const double l = losses[k]->compute(y[k], out, grads ? &p.host_output_grad(k) : nullptr,
@@ -270,6 +315,7 @@ void Model::Impl::collect_logs(Logs& logs, const std::string& pre) const {
 }
 
 bool Model::compiled() const { return impl_->compiled; }
+bool Model::losses_on_device() const { return impl_->losses_on_device(); }
 
 optimizers::Optimizer& Model::optimizer() const {
   impl_->require_compiled(name(), "optimizer()");
@@ -293,7 +339,8 @@ double Model::compute_gradients(const TensorList& x, const TensorList& y,
   const float scale = m.optimizer ? static_cast<float>(m.optimizer->loss_scale()) : 1.f;
   const double loss =
       m.loss_and_metrics(p, y, true, sample_weight,
-                         m.regularization_penalty() + p.activity_penalty(), scale);
+                         m.regularization_penalty() + p.activity_penalty(), scale,
+                         !m.defer_loss_read);
   p.backward(false, scale);
   for (const auto& v : m.regularized)
     if (v->trainable && v->grad.defined()) v->regularizer->add_gradient(v->value, v->grad, scale);
@@ -381,7 +428,8 @@ Logs Model::test_on_batch(const TensorList& x, const TensorList& y) {
   detail::Plan& p = m.plan(n);
   for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k]);
   p.forward(false, m.step);
-  m.loss_and_metrics(p, y, false, nullptr, m.regularization_penalty() + p.activity_penalty());
+  m.loss_and_metrics(p, y, false, nullptr, m.regularization_penalty() + p.activity_penalty(),
+                     1.f, false);
   Logs logs;
   m.collect_logs(logs);
   return logs;

@@ -23,6 +23,7 @@ struct Model::Impl {
   optimizers::OptimizerPtr optimizer;
   std::vector<losses::LossPtr> losses;       // one per output
   std::vector<float> loss_weights;           // one per output
+  std::vector<double> loss_coeffs;           // the same as doubles, for the device total
   std::vector<std::vector<metrics::MetricPtr>> metrics;  // per output
   std::vector<metrics::Mean> output_loss_trackers;       // per output (multi-output models)
   metrics::Mean loss_tracker{"loss"};
@@ -53,9 +54,21 @@ struct Model::Impl {
   /// `grad_scale`, the optimizer's loss scale); updates the loss trackers and metrics.
   /// `sample_weight` (one per sample, may be null) weights each sample's loss as Keras does;
   /// `penalty` (the weights' regularization) is added to the total loss.
+  /// On a GPU plan whose losses and metrics all have device paths (device_path_for), all of
+  /// this is device work: labels and weights copied into plan buffers, kernels enqueued, no
+  /// host read unless the value is wanted (`read_value`; else it returns NaN).
   double loss_and_metrics(detail::Plan& p, const TensorList& y, bool grads,
                           const Tensor* sample_weight = nullptr, double penalty = 0.0,
-                          float grad_scale = 1.f);
+                          float grad_scale = 1.f, bool read_value = true);
+  /// Whether this step's losses and metrics can run on the GPU: a GPU model, every loss and
+  /// metric with a device path, float32 sample weights (others take the host-copy path).
+  bool device_path_for(const Tensor* sample_weight) const;
+  /// Whether a training step's loss and metric updates are pure device work with no host
+  /// value in them (what CUDA graph capture needs): device_path_for, and no weight or activity
+  /// regularizer (their penalties are host doubles added as a constant each step).
+  bool losses_on_device() const;
+  /// fit() sets it: train_step then leaves the loss on the device (no read-back per step).
+  bool defer_loss_read = false;
   /// Sum of the regularizers' penalties of the model's weights (Keras' sum(model.losses)).
   double regularization_penalty() const;
   void reset_metrics();

@@ -132,7 +132,16 @@ callbacks::History& Model::Impl::run_fit(Model& model, const FitOptions& o, int6
       }
       const int batch_index = static_cast<int>(step);
       cbs.each([&](auto& c) { c.on_train_batch_begin(batch_index, logs); });
-      if (!batch(epoch, step, false)) {
+      bool trained;
+      {
+        // fit reads the loss from the trackers (collect_logs), so the step does not read it.
+        struct Defer {
+          bool& flag;
+          ~Defer() { flag = false; }
+        } defer{defer_loss_read = true};
+        trained = batch(epoch, step, false);
+      }
+      if (!trained) {
         if (steps < 0 && step > 0) break;  // the end of this epoch's pass
         // Keras: a dataset that ends before steps_per_epoch batches ends training.
         spdlog::warn("fit: your input ran out of data after {} of {} steps of epoch {}; "
@@ -339,7 +348,7 @@ Logs Model::evaluate(const TensorList& x, const TensorList& y, const EvaluateOpt
   m.forward_batches(x, n, bs, before, [&](int s, int64_t b, int64_t e, detail::Plan& p) {
     const Tensor w = o.sample_weight.defined() ? o.sample_weight.slice(b, e) : Tensor();
     m.loss_and_metrics(p, slice_all(y, b, e), false, w.defined() ? &w : nullptr,
-                       penalty + p.activity_penalty());
+                       penalty + p.activity_penalty(), 1.f, false);
     m.collect_logs(logs);
     cbs.each([&](auto& c) { c.on_test_batch_end(s, logs); });
   });
@@ -405,7 +414,7 @@ Logs Model::evaluate(const datasets::Dataset& data, const EvaluateOptions& o) {
     for (size_t k = 0; k < el.x.size(); ++k) p.bind_input(k, el.x[k]);
     p.forward(false, m.step);
     m.loss_and_metrics(p, el.y, false, el.sample_weight.defined() ? &el.sample_weight : nullptr,
-                       penalty + p.activity_penalty());
+                       penalty + p.activity_penalty(), 1.f, false);
     m.collect_logs(logs);
     cbs.each([&](auto& c) { c.on_test_batch_end(s, logs); });
   }

@@ -2,6 +2,7 @@
 // its tensors' device (src/backend/onednn for the CPU, src/backend/cuda for GPUs). Layers,
 // losses and optimizers call ops:: and never see a device. Checking devices is a few compares
 // per call and allocates nothing, so the allocation-free training step stays so.
+#include <cstring>
 #include <initializer_list>
 #include <string>
 
@@ -10,9 +11,11 @@
 #ifdef FITRUN_HAVE_CUDA
 #include "backend/cuda/cuda_ops.hpp"
 #define FITRUN_GPU(call) cuda::call
+#define FITRUN_GPU_ONLY(call) cuda::call
 #else
 // No CUDA tensor can exist in this build (Storage refuses to allocate one).
 #define FITRUN_GPU(call) (no_gpu_backend(), cpu::call)
+#define FITRUN_GPU_ONLY(call) no_gpu_backend()  // ops without a CPU twin
 #endif
 
 namespace fitrun::ops {
@@ -43,6 +46,12 @@ class Devices {
     for (int i = 0; i < count; ++i) add(ts ? ts[i] : nullptr);
   }
   bool gpu() const { return seen_ && device_.is_cuda(); }
+  /// For the device-only ops (losses and metrics on a GPU).
+  void gpu_only() const {
+    if (!gpu())
+      throw Error(std::string(op_) + " runs on a CUDA device only (on the CPU, Loss::compute "
+                  "and Metric::update_state compute directly)");
+  }
   /// For ops the CUDA backend does not have yet.
   void cpu_only() const {
     if (gpu())
@@ -407,6 +416,44 @@ void repeat_vector_backward(const Tensor& dy, int64_t n, Tensor& dx) {
 void scale_channels(const Tensor& x, const Tensor& s, Tensor& y) {
   if (Devices("scale_channels", {&x, &s, &y}).gpu()) return FITRUN_GPU(scale_channels(x, s, y));
   cpu::scale_channels(x, s, y);
+}
+
+// ---- losses and metrics on a GPU ----
+Tensor device_doubles(int64_t count, Device device) {
+  Tensor t(Shape{count}, DType::int64, device);  // 8 bytes each, read as doubles
+  zero_doubles(t);
+  return t;
+}
+
+void zero_doubles(Tensor& values) {
+  if (Devices("zero_doubles", {&values}).gpu()) return FITRUN_GPU_ONLY(zero_doubles(values));
+  std::memset(values.raw(), 0, static_cast<size_t>(values.size()) * sizeof(double));
+}
+
+void read_doubles(const Tensor& values, double* out) {
+  if (Devices("read_doubles", {&values}).gpu()) return FITRUN_GPU_ONLY(read_doubles(values, out));
+  std::memcpy(out, values.raw(), static_cast<size_t>(values.size()) * sizeof(double));
+}
+
+void loss_on_device(const losses::RowSpec& spec, const Tensor& y_true, const Tensor& y_pred,
+                    const Tensor* sample_weight, Tensor* grad, float scale, double factor,
+                    Tensor& result, int64_t slot) {
+  Devices d("loss_on_device", {&y_true, &y_pred, sample_weight, grad, &result});
+  d.gpu_only();
+  FITRUN_GPU_ONLY(loss_on_device(spec, y_true, y_pred, sample_weight, grad, scale, factor, result,
+                            slot));
+}
+
+void metric_on_device(const metrics::RowSpec& spec, const Tensor& y_true, const Tensor& y_pred,
+                      Tensor& state) {
+  Devices("metric_on_device", {&y_true, &y_pred, &state}).gpu_only();
+  FITRUN_GPU_ONLY(metric_on_device(spec, y_true, y_pred, state));
+}
+
+void mean_on_device(Tensor& state, const Tensor& values, int64_t first, const double* coeffs,
+                    int n, double constant, double weight) {
+  Devices("mean_on_device", {&state, &values}).gpu_only();
+  FITRUN_GPU_ONLY(mean_on_device(state, values, first, coeffs, n, constant, weight));
 }
 
 }  // namespace fitrun::ops

@@ -375,3 +375,26 @@ TEST_CASE("get_config matches Keras' keys", "[losses]") {
   CHECK(Huber(2.f).get_config() ==
         json{{"name", "huber_loss"}, {"reduction", "sum_over_batch_size"}, {"delta", 2.0}});
 }
+
+TEST_CASE("losses name their device formula and check host labels for it", "[losses]") {
+  const RowSpec ce = CategoricalCrossentropy({.from_logits = true, .label_smoothing = 0.1f})
+                         .row_spec();
+  CHECK(ce.kind == RowSpec::Kind::categorical_crossentropy);
+  CHECK(ce.from_logits);
+  CHECK(ce.label_smoothing == 0.1f);
+  CHECK(ce.per_position());
+  CHECK(Huber(0.5f).row_spec().delta == 0.5f);
+  CHECK_FALSE(MeanSquaredError().row_spec().per_position());
+  CHECK(BinaryCrossentropy().has_device_path());
+  // Sparse labels are range-checked on the host before a model copies them to a GPU.
+  SparseCategoricalCrossentropy sparse;
+  const Tensor p = Tensor::full({2, 3}, 1.0 / 3);
+  CHECK_NOTHROW(sparse.check_label_values(ints({0, 2}, {2}), p));
+  CHECK_THROWS_WITH(sparse.check_label_values(ints({0, 3}, {2}), p),
+                    Catch::Contains("label 3 of sample 1 is out of range [0, 3)"));
+  // The device path takes device tensors only.
+  Tensor result = Tensor::zeros({1}, DType::int64);
+  CHECK_THROWS_WITH(
+      sparse.compute_on_device(ints({0, 2}, {2}), p, nullptr, 1.f, nullptr, result, 0),
+      Catch::Contains("runs on a CUDA device only"));
+}

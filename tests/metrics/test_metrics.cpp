@@ -174,3 +174,25 @@ TEST_CASE("metric shape errors and independent clones", "[metrics]") {
   CHECK(copy->result() == 0.0);
   CHECK(copy->name() == m.name());
 }
+
+TEST_CASE("metrics name their device formula; a subclass without one keeps its host update",
+          "[metrics]") {
+  CHECK(SparseCategoricalAccuracy().row_spec().kind == RowSpec::Kind::sparse_categorical_accuracy);
+  const RowSpec binary = BinaryAccuracy("b", 0.3f).row_spec();
+  CHECK(binary.kind == RowSpec::Kind::binary_accuracy);
+  CHECK(binary.threshold == 0.3f);
+  CHECK(SparseTopKCategoricalAccuracy(3).row_spec().k == 3);
+  CHECK(Mean().row_spec().kind == RowSpec::Kind::none);
+  // A user's subclass that opts out of the device path still takes sparse labels.
+  struct HostOnly : SparseCategoricalAccuracy {
+    RowSpec row_spec() const override { return {}; }
+  } host_only;
+  CHECK(host_only.row_spec().kind == RowSpec::Kind::none);
+  host_only.update_state(ints({1, 0}, {2}), floats({0.2f, 0.8f, 0.9f, 0.1f}, {2, 2}));
+  CHECK(host_only.result() == 1.0);
+  // A clone starts from its own totals.
+  const MetricPtr copy = host_only.clone();
+  copy->reset_state();
+  CHECK(copy->result() == 0.0);
+  CHECK(host_only.result() == 1.0);
+}

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "fitrun/json.hpp"
+#include "fitrun/losses/row_spec.hpp"
 #include "fitrun/ref.hpp"
 #include "fitrun/tensor.hpp"
 
@@ -21,13 +22,27 @@ class Loss {
 
   /// Loss value for the batch. When `grad` is non-null, writes dL/dy_pred (scaled by `scale`,
   /// e.g. a loss weight) into it. `sample_weight`, if non-null, is one weight per sample.
-  /// Throws ShapeError when y_true does not fit y_pred.
+  /// Throws ShapeError when y_true does not fit y_pred. Tensors on a GPU (a loss with a
+  /// device path) compute there; the value is then read back (one host sync).
   double compute(const Tensor& y_true, const Tensor& y_pred, Tensor* grad, float scale = 1.f,
                  const Tensor* sample_weight = nullptr) const;
+  /// compute() on a GPU without a host read: every tensor on one CUDA device (sample_weight
+  /// float32), the batch loss written as a float64 into result[slot] (ops::device_doubles).
+  /// Sparse labels are not range-checked there (an invalid one gives a NaN loss): the model
+  /// checks host labels before copying them. Throws unless has_device_path().
+  void compute_on_device(const Tensor& y_true, const Tensor& y_pred, Tensor* grad, float scale,
+                         const Tensor* sample_weight, Tensor& result, int64_t slot) const;
+  /// The formula the device kernels compute; kind none (a user's subclass) has no device
+  /// path, and a model on a GPU computes such a loss on host copies of its outputs.
+  virtual RowSpec row_spec() const { return {}; }
+  bool has_device_path() const { return row_spec().kind != RowSpec::Kind::none; }
 
   /// Checks (at compile/fit time) that labels of per-sample shape `y_true` suit predictions of
   /// per-sample shape `y_pred`; throws ShapeError naming the loss and both shapes.
   virtual void check_shapes(const Shape& y_true, const Shape& y_pred) const;
+  /// Checks the values of host labels that the device kernels take unchecked (sparse class
+  /// indices); a model calls it before copying labels to a GPU. Throws naming the loss.
+  virtual void check_label_values(const Tensor& y_true, const Tensor& y_pred) const {}
   /// The dtype labels should have (int32 for sparse losses).
   virtual DType label_dtype() const { return DType::float32; }
 
@@ -44,8 +59,15 @@ class Loss {
   /// d(per_sample[i])/d(y_pred) into grad. y_pred is viewed as (N, D).
   virtual void per_sample(const Tensor& y_true, const Tensor& y_pred, float* per_sample,
                           float* grad) const = 0;
+  /// per_sample for the element-wise row_spec() kinds (binary crossentropy, regression).
+  void elementwise_per_sample(const Tensor& y_true, const Tensor& y_pred, float* per_sample,
+                              float* grad) const;
 
  private:
+  int64_t check_inputs(const Tensor& y_true, const Tensor& y_pred, const Tensor* grad,
+                       const Tensor* sample_weight) const;
+  /// What the weighted sum of per-sample losses is multiplied by (the reduction).
+  double reduction_factor(const Tensor& y_pred) const;
   std::string name_;
   Reduction reduction_;
 };
@@ -62,9 +84,13 @@ class SparseCategoricalCrossentropy : public Loss {
  public:
   explicit SparseCategoricalCrossentropy(CrossentropyOptions o = {});
   std::string class_name() const override { return "SparseCategoricalCrossentropy"; }
+  RowSpec row_spec() const override {
+    return {RowSpec::Kind::sparse_crossentropy, opts_.from_logits};
+  }
   json get_config() const override;
   void check_shapes(const Shape& y_true, const Shape& y_pred) const override;
   DType label_dtype() const override { return DType::int32; }
+  void check_label_values(const Tensor& y_true, const Tensor& y_pred) const override;
   bool from_logits() const { return opts_.from_logits; }
 
  protected:
@@ -78,6 +104,9 @@ class CategoricalCrossentropy : public Loss {
  public:
   explicit CategoricalCrossentropy(CrossentropyOptions o = {});
   std::string class_name() const override { return "CategoricalCrossentropy"; }
+  RowSpec row_spec() const override {
+    return {RowSpec::Kind::categorical_crossentropy, opts_.from_logits, opts_.label_smoothing};
+  }
   json get_config() const override;
   void check_shapes(const Shape& y_true, const Shape& y_pred) const override;
   bool from_logits() const { return opts_.from_logits; }
@@ -93,6 +122,9 @@ class BinaryCrossentropy : public Loss {
  public:
   explicit BinaryCrossentropy(CrossentropyOptions o = {});
   std::string class_name() const override { return "BinaryCrossentropy"; }
+  RowSpec row_spec() const override {
+    return {RowSpec::Kind::binary_crossentropy, opts_.from_logits, opts_.label_smoothing};
+  }
   json get_config() const override;
   bool from_logits() const { return opts_.from_logits; }
 
@@ -108,6 +140,7 @@ class MeanSquaredError : public Loss {
   explicit MeanSquaredError(Reduction r = Reduction::sum_over_batch_size)
       : Loss("mean_squared_error", r) {}
   std::string class_name() const override { return "MeanSquaredError"; }
+  RowSpec row_spec() const override { return {RowSpec::Kind::squared_error}; }
 
  protected:
   void per_sample(const Tensor&, const Tensor&, float*, float*) const override;
@@ -118,6 +151,7 @@ class MeanAbsoluteError : public Loss {
   explicit MeanAbsoluteError(Reduction r = Reduction::sum_over_batch_size)
       : Loss("mean_absolute_error", r) {}
   std::string class_name() const override { return "MeanAbsoluteError"; }
+  RowSpec row_spec() const override { return {RowSpec::Kind::absolute_error}; }
 
  protected:
   void per_sample(const Tensor&, const Tensor&, float*, float*) const override;
@@ -128,6 +162,7 @@ class Huber : public Loss {
   explicit Huber(float delta = 1.f, Reduction r = Reduction::sum_over_batch_size)
       : Loss("huber_loss", r), delta_(delta) {}
   std::string class_name() const override { return "Huber"; }
+  RowSpec row_spec() const override { return {RowSpec::Kind::huber, false, 0.f, delta_}; }
   json get_config() const override;
 
  protected:

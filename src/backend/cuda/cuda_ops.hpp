@@ -98,4 +98,15 @@ void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
                          float epsilon, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
                          bool accumulate);
 
+// losses.cu: losses and metrics on the device (float64 results in int64 tensors)
+void zero_doubles(Tensor& values);
+void read_doubles(const Tensor& values, double* out);
+void loss_on_device(const losses::RowSpec& spec, const Tensor& y_true, const Tensor& y_pred,
+                    const Tensor* sample_weight, Tensor* grad, float scale, double factor,
+                    Tensor& result, int64_t slot);
+void metric_on_device(const metrics::RowSpec& spec, const Tensor& y_true, const Tensor& y_pred,
+                      Tensor& state);
+void mean_on_device(Tensor& state, const Tensor& values, int64_t first, const double* coeffs,
+                    int n, double constant, double weight);
+
 }  // namespace fitrun::cuda

@@ -2,6 +2,7 @@
 // partials, then one block), so a result depends only on the data and its size, not timing.
 #include <string>
 
+#include "backend/cuda/block_sum.cuh"
 #include "backend/cuda/context.hpp"
 #include "backend/cuda/cuda_ops.hpp"
 #include "backend/cuda/kernels.hpp"
@@ -11,17 +12,6 @@ namespace fitrun::cuda {
 
 namespace {
 constexpr int kPartials = 1024;  // blocks of the first pass
-
-__device__ double block_sum(double v, double* shared) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  v = threadIdx.x < (blockDim.x + 31) / 32 ? shared[threadIdx.x] : 0.0;
-  if (warp == 0)
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;  // valid in thread 0
-}
 
 __global__ void partial_sums(const float* x, int64_t n, bool squares, double* partials) {
   __shared__ double shared[32];

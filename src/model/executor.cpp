@@ -126,18 +126,36 @@ void Plan::bind_inputs(const std::vector<const Tensor*>& inputs) {
   for (size_t k = 0; k < inputs.size(); ++k) bind_input(k, *inputs[k]);
 }
 
+namespace {
+/// `t` copied into buffers[k], which is made (again) only when t's shape or dtype differs.
+const Tensor& stage(std::vector<Tensor>& buffers, size_t k, const Tensor& t, Device device) {
+  if (buffers.size() <= k) buffers.resize(k + 1);
+  Tensor& b = buffers[k];
+  if (!b.defined() || b.shape() != t.shape() || b.dtype() != t.dtype())
+    b = Tensor(t.shape(), t.dtype(), device);
+  if (t.device() == device)
+    ops::copy(t, b);  // queued on the device's stream
+  else
+    b.copy_from(t);
+  return b;
+}
+}  // namespace
+
 void Plan::bind_input(size_t k, const Tensor& t) {
-  Tensor& value = values_[static_cast<size_t>(graph_.input_nodes[k])];
-  if (t.device() == device_) {
-    value = t;
-    return;
-  }
-  if (staged_inputs_.size() <= k) staged_inputs_.resize(k + 1);
-  Tensor& staged = staged_inputs_[k];
-  if (!staged.defined() || staged.shape() != t.shape() || staged.dtype() != t.dtype())
-    staged = Tensor(t.shape(), t.dtype(), device_);
-  staged.copy_from(t);
-  value = staged;
+  if (t.device() == device_)
+    values_[static_cast<size_t>(graph_.input_nodes[k])] = t;
+  else
+    stage_input(k, t);
+}
+
+void Plan::stage_input(size_t k, const Tensor& t) {
+  values_[static_cast<size_t>(graph_.input_nodes[k])] = stage(staged_inputs_, k, t, device_);
+}
+
+void Plan::stage_targets(const TensorList& y, const Tensor& sample_weight) {
+  for (size_t k = 0; k < y.size(); ++k) stage(staged_labels_, k, y[k], device_);
+  sample_weight_ =
+      sample_weight.defined() ? stage(staged_weights_, 0, sample_weight, device_) : Tensor();
 }
 
 const Tensor& Plan::host_output(size_t k) {

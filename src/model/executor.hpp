@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "fitrun/tensor_list.hpp"
 #include "model/graph.hpp"
 
 namespace fitrun::detail {
@@ -25,9 +26,20 @@ class Plan {
   int64_t batch() const { return batch_; }
   Device device() const { return device_; }
   /// Binds the model inputs: views when they are on the plan's device, else copied into
-  /// device buffers the plan owns (allocated once).
+  /// device buffers the plan owns (stage_input).
   void bind_inputs(const std::vector<const Tensor*>& inputs);
   void bind_input(size_t k, const Tensor& t);
+  /// Copies input k into the plan's own buffer for it (made once per shape, so the step reads
+  /// the same address every time, as a captured CUDA graph needs): from the host a synchronous
+  /// copy, from the plan's device one queued on its stream.
+  void stage_input(size_t k, const Tensor& t);
+  /// Copies the batch's labels and sample weights (undefined: none) into buffers the plan owns,
+  /// as stage_input, next to the inputs: for losses and metrics computed on the device. The
+  /// prefetcher stages them with every batch; label(k) and sample_weight() read them.
+  void stage_targets(const TensorList& y, const Tensor& sample_weight);
+  const Tensor& label(size_t k) const { return staged_labels_.at(k); }
+  /// The last staged sample weights; undefined when that batch had none.
+  const Tensor& sample_weight() const { return sample_weight_; }
   void forward(bool training, uint64_t step);
   /// The sum of the layers' activity-regularizer penalties on the last forward's outputs
   /// (part of the loss, as Keras' model.losses).
@@ -65,7 +77,9 @@ class Plan {
   const Graph& graph_;
   int64_t batch_;
   Device device_;
-  std::vector<Tensor> staged_inputs_;             // device copies of host inputs
+  std::vector<Tensor> staged_inputs_, staged_labels_;  // the plan's copies of a batch
+  std::vector<Tensor> staged_weights_;                 // [0]: sample weights' buffer
+  Tensor sample_weight_;                               // staged_weights_[0] or undefined
   std::vector<Tensor> host_outputs_, host_grads_;  // host copies of outputs and their grads
   LayerTimes* profile_ = nullptr;
   double activity_penalty_ = 0;

@@ -7,8 +7,9 @@
 //                 the compute stream has released the slot's device buffer;
 //   pop (compute stream): waits for the upload, copies the batch into the plan's own input and
 //                 label buffers (Plan::stage_input / stage_targets), and releases the slot.
-// fit pops batch k, pushes batch k+1, then runs step k: the upload of k+1 overlaps step k,
-// and the host fills the other slot while step k may still read nothing of it.
+// fit pops batch k, pushes batch k+1, then runs step k: the upload of k+1 overlaps step k.
+// Batch k+1 goes to the other slot, so step k's host copy (its labels for the host-side loss)
+// stays intact; the slot of batch k is refilled only for batch k+2.
 //
 // Why the plan's buffers and not the slots' device buffers directly: the step then reads the
 // same addresses every time (a CUDA graph captured over the step can keep them), and a slot is

@@ -473,7 +473,12 @@ Logs Model::evaluate(const datasets::Dataset& data, const EvaluateOptions& o) {
   auto it = data.iterate();
   datasets::Element el;
   double penalty = 0;
-  for (int s = 0; (o.steps <= 0 || s < o.steps) && it.next(el); ++s) {
+  // On a GPU the next element is fetched and uploaded while this one is evaluated.
+  std::unique_ptr<detail::Prefetcher> pf;
+  if (detail::prefetches(m.device)) pf = std::make_unique<detail::Prefetcher>(m.device);
+  const auto fetch = [&](int s) { return (o.steps <= 0 || s < o.steps) && it.next(el); };
+  bool more = fetch(0);
+  for (int s = 0; more; ++s) {
     cbs.each([&](auto& c) { c.on_test_batch_begin(s, logs); });
     ensure_graph(el.x);
     if (s == 0) {
@@ -485,10 +490,22 @@ Logs Model::evaluate(const datasets::Dataset& data, const EvaluateOptions& o) {
     const int64_t n = m.check_data(name(), el.x, &el.y);
     check_sample_weight("evaluate", el.sample_weight, n);
     detail::Plan& p = m.plan(n);
-    for (size_t k = 0; k < el.x.size(); ++k) p.bind_input(k, el.x[k]);
-    p.forward(false, m.step);
-    m.loss_and_metrics(p, el.y, false, el.sample_weight.defined() ? &el.sample_weight : nullptr,
-                       penalty + p.activity_penalty());
+    if (pf && (!pf->empty() || detail::Prefetcher::accepts(el))) {
+      if (pf->empty()) pf->push(el);
+      const datasets::Element& host = pf->pop(p);
+      more = fetch(s + 1);  // checked at its own step, as without prefetching
+      if (more && detail::Prefetcher::accepts(el)) pf->push(el);
+      p.forward(false, m.step);
+      m.loss_and_metrics(p, host.y, false,
+                         host.sample_weight.defined() ? &host.sample_weight : nullptr,
+                         penalty + p.activity_penalty());
+    } else {
+      for (size_t k = 0; k < el.x.size(); ++k) p.bind_input(k, el.x[k]);
+      p.forward(false, m.step);
+      m.loss_and_metrics(p, el.y, false, el.sample_weight.defined() ? &el.sample_weight : nullptr,
+                         penalty + p.activity_penalty());
+      more = fetch(s + 1);
+    }
     m.collect_logs(logs);
     cbs.each([&](auto& c) { c.on_test_batch_end(s, logs); });
   }

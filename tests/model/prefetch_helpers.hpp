@@ -69,21 +69,28 @@ inline void check_same(Device device, const std::function<void(Model&)>& train) 
   CHECK(prefetched.train_steps() == plain.train_steps());
 }
 
-/// A model on `device` trained one epoch on n samples evaluates and predicts in batches of
-/// `bs` exactly alike with prefetching off and on (forced on the CPU).
+/// A model on `device` trained one epoch on n samples evaluates (arrays and a Dataset, whole
+/// and limited by steps) and predicts in batches of `bs` exactly alike with prefetching off
+/// and on (forced on the CPU).
 inline void check_same_inference(Device device, int64_t n, int bs) {
   Model m = make_model(device);
   const Data d = make_data(n, 31);
   m.fit(d.x, d.y, {.batch_size = 2 * bs, .epochs = 1, .verbose = 0});
-  Logs logs[2];
+  const auto ds = datasets::Dataset::from_tensors(d.x, d.y, d.w).batch(bs);
+  Logs logs[2], ds_logs[2], ds_part_logs[2];
   TensorList pred[2];
   for (int on = 0; on < 2; ++on) {
     Policy p(on ? (device.is_cpu() ? PrefetchPolicy::always : PrefetchPolicy::gpu)
                 : PrefetchPolicy::never);
     logs[on] = m.evaluate(d.x, d.y, {.batch_size = bs, .verbose = 0, .sample_weight = d.w});
     pred[on] = m.predict(d.x, {.batch_size = bs});
+    ds_logs[on] = m.evaluate(ds, {.verbose = 0});
+    ds_part_logs[on] = m.evaluate(ds, {.verbose = 0, .steps = 2});
   }
   CHECK(logs[1] == logs[0]);
+  CHECK(ds_logs[1] == ds_logs[0]);
+  CHECK(ds_part_logs[1] == ds_part_logs[0]);
+  CHECK(ds_part_logs[0] != ds_logs[0]);  // two batches of several: the steps limit holds
   REQUIRE(pred[1].size() == 1);
   CHECK(pred[1][0].to_vector() == pred[0][0].to_vector());
 }

@@ -14,10 +14,13 @@
 
 namespace fitrun {
 
-/// Raw memory owned by one or more tensors: 64-byte aligned host memory, or 256-byte aligned
-/// device memory for a CUDA device (in builds with the CUDA backend).
+/// Raw memory owned by one or more tensors: 64-byte aligned host memory (page-locked when
+/// `pinned`), or 256-byte aligned device memory for a CUDA device (in builds with the CUDA
+/// backend).
 struct Storage {
-  Storage(std::size_t bytes, Device device);
+  /// `pin`: host memory page-locked by the CUDA driver, which GPUs copy from asynchronously;
+  /// ordinary memory (and `pinned` false) where no CUDA device is present.
+  Storage(std::size_t bytes, Device device, bool pin = false);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -25,6 +28,7 @@ struct Storage {
   void* data = nullptr;
   std::size_t bytes = 0;
   Device device;
+  bool pinned = false;
 };
 
 class Tensor {
@@ -35,7 +39,10 @@ class Tensor {
   Tensor(Shape shape, DType dtype = DType::float32, Device device = Device::cpu());
 
   // ---- creation helpers (numpy-like) ----
-  static Tensor empty(Shape shape, DType dtype = DType::float32);
+  /// With `pin_memory`, in page-locked host memory (PyTorch's pin_memory=True): a GPU copies
+  /// from it asynchronously. Where no CUDA device is present (or the build has no CUDA
+  /// backend) it is ordinary memory and is_pinned() is false.
+  static Tensor empty(Shape shape, DType dtype = DType::float32, bool pin_memory = false);
   static Tensor zeros(Shape shape, DType dtype = DType::float32);
   static Tensor ones(Shape shape, DType dtype = DType::float32);
   static Tensor full(Shape shape, double value, DType dtype = DType::float32);
@@ -78,6 +85,12 @@ class Tensor {
   std::vector<float> to_vector() const;
 
   // ---- devices ----
+  /// Whether the data is in page-locked host memory (see empty(..., pin_memory)).
+  bool is_pinned() const { return storage_ && storage_->pinned; }
+  /// A copy in page-locked host memory (PyTorch's Tensor.pin_memory()); this tensor itself
+  /// when it is pinned already or when pinning is unavailable (no CUDA device: check
+  /// is_pinned()). Throws for a tensor on a GPU.
+  Tensor pin_memory() const;
   /// The address of the first element on the tensor's own device (a CUDA device pointer for a
   /// GPU tensor). For backends; host code uses raw() / data<T>().
   void* device_data() const;
@@ -103,6 +116,7 @@ class Tensor {
   std::string to_string(int max_items = 6) const;
 
  private:
+  Tensor(Shape shape, DType dtype, Device device, bool pin);
   void check_dtype(DType expected) const;
 
   std::shared_ptr<Storage> storage_;

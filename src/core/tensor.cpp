@@ -14,6 +14,7 @@
 
 #include "fitrun/error.hpp"
 #include "fitrun/random.hpp"
+#include "fitrun/runtime.hpp"
 #ifdef FITRUN_HAVE_CUDA
 #include "backend/cuda/memory.hpp"
 #endif
@@ -33,7 +34,7 @@ namespace debug {
 int64_t storage_allocations() { return g_allocations.load(); }
 }  // namespace debug
 
-Storage::Storage(std::size_t n, Device dev) : bytes(n), device(dev) {
+Storage::Storage(std::size_t n, Device dev, bool pin) : bytes(n), device(dev) {
   if (dev.is_cuda()) {
 #ifdef FITRUN_HAVE_CUDA
     data = cuda::device_alloc(n, dev.index());
@@ -43,6 +44,13 @@ Storage::Storage(std::size_t n, Device dev) : bytes(n), device(dev) {
     throw Error("this build has no CUDA backend: cannot allocate on " + dev.to_string());
 #endif
   }
+#ifdef FITRUN_HAVE_CUDA
+  if (pin && (data = cuda::pinned_alloc(n))) {  // null without a device: ordinary memory
+    pinned = true;
+    ++g_allocations;
+    return;
+  }
+#endif
   std::size_t rounded = ((n + 63) / 64) * 64;
   data = std::aligned_alloc(64, rounded ? rounded : 64);
   if (!data) throw Error("out of memory allocating " + std::to_string(n) + " bytes");
@@ -53,6 +61,10 @@ Storage::~Storage() {
 #ifdef FITRUN_HAVE_CUDA
   if (device.is_cuda()) {
     cuda::device_free(data, device.index());
+    return;
+  }
+  if (pinned) {
+    cuda::pinned_free(data);
     return;
   }
 #endif
@@ -71,10 +83,12 @@ void copy_between(void* dst, Device dst_device, const void* src, Device src_devi
 }
 }  // namespace
 
-Tensor::Tensor(Shape shape, DType dtype, Device device) : shape_(shape), dtype_(dtype) {
+Tensor::Tensor(Shape shape, DType dtype, Device device) : Tensor(shape, dtype, device, false) {}
+
+Tensor::Tensor(Shape shape, DType dtype, Device device, bool pin) : shape_(shape), dtype_(dtype) {
   check_shape(shape);
   storage_ = std::make_shared<Storage>(static_cast<std::size_t>(shape.num_elements()) *
-                                           dtype_size(dtype), device);
+                                           dtype_size(dtype), device, pin);
 }
 
 Device Tensor::device() const { return storage_ ? storage_->device : Device::cpu(); }
@@ -106,7 +120,20 @@ void Tensor::check_dtype(DType expected) const {
     throw Error("tensor of dtype " + dtype_name(dtype_) + " accessed as " + dtype_name(expected));
 }
 
-Tensor Tensor::empty(Shape shape, DType dtype) { return Tensor(shape, dtype); }
+Tensor Tensor::empty(Shape shape, DType dtype, bool pin_memory) {
+  return Tensor(shape, dtype, Device::cpu(), pin_memory);
+}
+
+Tensor Tensor::pin_memory() const {
+  if (!storage_) throw Error("pin_memory(): the tensor is undefined");
+  if (!device().is_cpu())
+    throw Error("pin_memory(): only host tensors can be pinned; this one is on " +
+                device().to_string());
+  if (is_pinned() || cuda_device_count() == 0) return *this;  // no device: nothing to pin
+  Tensor t = empty(shape_, dtype_, true);
+  std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
 
 Tensor Tensor::zeros(Shape shape, DType dtype) {
   Tensor t(shape, dtype);

@@ -126,27 +126,51 @@ void Plan::bind_inputs(const std::vector<const Tensor*>& inputs) {
   for (size_t k = 0; k < inputs.size(); ++k) bind_input(k, *inputs[k]);
 }
 
-// `t` itself when it is on `device`, else copied into `staged` (reallocated only when the shape
-// or dtype changes).
-const Tensor& Plan::on_device(const Tensor& t, Tensor& staged) {
-  if (t.device() == device_) return t;
-  if (!staged.defined() || staged.shape() != t.shape() || staged.dtype() != t.dtype())
-    staged = Tensor(t.shape(), t.dtype(), device_);
-  staged.copy_from(t);
-  return staged;
+namespace {
+/// `t` copied into buffers[k], which is made (again) only when t's shape or dtype differs.
+const Tensor& stage(std::vector<Tensor>& buffers, size_t k, const Tensor& t, Device device) {
+  if (buffers.size() <= k) buffers.resize(k + 1);
+  Tensor& b = buffers[k];
+  if (!b.defined() || b.shape() != t.shape() || b.dtype() != t.dtype())
+    b = Tensor(t.shape(), t.dtype(), device);
+  if (t.device() == device)
+    ops::copy(t, b);  // queued on the device's stream
+  else
+    b.copy_from(t);
+  return b;
 }
+}  // namespace
 
 void Plan::bind_input(size_t k, const Tensor& t) {
-  if (staged_inputs_.size() <= k) staged_inputs_.resize(graph_.input_nodes.size());
-  values_[static_cast<size_t>(graph_.input_nodes[k])] = on_device(t, staged_inputs_[k]);
+  targets_staged_ = false;  // a new batch: its labels are not staged yet
+  if (t.device() == device_)
+    values_[static_cast<size_t>(graph_.input_nodes[k])] = t;
+  else
+    stage_input(k, t);
+}
+
+void Plan::stage_input(size_t k, const Tensor& t) {
+  values_[static_cast<size_t>(graph_.input_nodes[k])] = stage(staged_inputs_, k, t, device_);
+}
+
+void Plan::stage_targets(const TensorList& y, const Tensor& sample_weight) {
+  for (size_t k = 0; k < y.size(); ++k) stage(staged_labels_, k, y[k], device_);
+  sample_weight_ =
+      sample_weight.defined() ? stage(staged_weights_, 0, sample_weight, device_) : Tensor();
+  targets_staged_ = true;
 }
 
 const Tensor& Plan::bind_label(size_t k, const Tensor& y) {
-  if (staged_labels_.size() <= k) staged_labels_.resize(graph_.output_nodes.size());
-  return on_device(y, staged_labels_[k]);
+  if (targets_staged_) return staged_labels_.at(k);
+  if (y.device() == device_) return y;
+  return stage(staged_labels_, k, y, device_);
 }
 
-const Tensor& Plan::bind_sample_weight(const Tensor& w) { return on_device(w, staged_weights_); }
+const Tensor& Plan::bind_sample_weight(const Tensor& w) {
+  if (targets_staged_ && sample_weight_.defined()) return sample_weight_;
+  if (w.device() == device_) return w;
+  return stage(staged_weights_, 0, w, device_);
+}
 
 Tensor& Plan::loss_values() {
   if (!loss_values_.defined())

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "fitrun/tensor_list.hpp"
 #include "model/graph.hpp"
 
 namespace fitrun::detail {
@@ -26,9 +27,21 @@ class Plan {
   int64_t batch() const { return batch_; }
   Device device() const { return device_; }
   /// Binds the model inputs: views when they are on the plan's device, else copied into
-  /// device buffers the plan owns (allocated once).
+  /// device buffers the plan owns (stage_input).
   void bind_inputs(const std::vector<const Tensor*>& inputs);
   void bind_input(size_t k, const Tensor& t);
+  /// Copies input k into the plan's own buffer for it (made once per shape, so the step reads
+  /// the same address every time, as a captured CUDA graph needs): from the host a synchronous
+  /// copy, from the plan's device one queued on its stream.
+  void stage_input(size_t k, const Tensor& t);
+  /// Copies the batch's labels and sample weights (undefined: none) into buffers the plan owns,
+  /// as stage_input, next to the inputs: for losses and metrics computed on the device. The
+  /// prefetcher stages them with every batch; label(k) and sample_weight() read them, and so
+  /// do bind_label/bind_sample_weight until the next bind_input.
+  void stage_targets(const TensorList& y, const Tensor& sample_weight);
+  const Tensor& label(size_t k) const { return staged_labels_.at(k); }
+  /// The last staged sample weights; undefined when that batch had none.
+  const Tensor& sample_weight() const { return sample_weight_; }
   void forward(bool training, uint64_t step);
   /// The sum of the layers' activity-regularizer penalties on the last forward's outputs
   /// (part of the loss, as Keras' model.losses).
@@ -50,9 +63,9 @@ class Plan {
   Tensor& host_output_grad(size_t k);
   void upload_output_grads();
 
-  /// Labels of output k and the sample weights, on the plan's device: the tensor itself when
-  /// it is there, else a copy in a buffer the plan owns (made once per shape and dtype, so its
-  /// address is stable from step to step).
+  /// Labels of output k and the sample weights, on the plan's device: those stage_targets
+  /// copied for this batch, else the tensor itself when it is there, else a copy in a buffer
+  /// the plan owns (made once per shape and dtype, so its address is stable from step to step).
   const Tensor& bind_label(size_t k, const Tensor& y);
   const Tensor& bind_sample_weight(const Tensor& w);
   /// Float64 device results of the device loss path (ops::device_doubles), made once: one
@@ -77,10 +90,11 @@ class Plan {
   const Graph& graph_;
   int64_t batch_;
   Device device_;
-  std::vector<Tensor> staged_inputs_;             // device copies of host inputs
-  std::vector<Tensor> staged_labels_;             // ... of host labels
-  Tensor staged_weights_;                         // ... of host sample weights
-  Tensor loss_values_, step_total_;               // see loss_values()
+  std::vector<Tensor> staged_inputs_, staged_labels_;  // the plan's copies of a batch
+  std::vector<Tensor> staged_weights_;                 // [0]: sample weights' buffer
+  Tensor sample_weight_;                               // staged_weights_[0] or undefined
+  bool targets_staged_ = false;                        // stage_targets since bind_input
+  Tensor loss_values_, step_total_;                    // see loss_values()
   std::vector<Tensor> host_outputs_, host_grads_;  // host copies of outputs and their grads
   LayerTimes* profile_ = nullptr;
   double activity_penalty_ = 0;

@@ -327,32 +327,41 @@ const std::vector<losses::LossPtr>& Model::loss_functions() const { return impl_
 callbacks::History& Model::history() { return impl_->history; }
 
 // ---------------------------------------------------------------- steps
-double Model::compute_gradients(const TensorList& x, const TensorList& y,
-                                const Tensor* sample_weight) {
-  Impl& m = *impl_;
-  const int64_t n = x[0].dim(0);
-  detail::Plan& p = m.plan(n);
+detail::Plan& Model::Impl::bound_plan(const TensorList& x) {
+  detail::Plan& p = plan(x[0].dim(0));
   for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k]);
-  p.forward(true, m.step);
+  return p;
+}
+
+double Model::Impl::gradients(detail::Plan& p, const TensorList& y,
+                              const Tensor* sample_weight) {
+  p.forward(true, step);
   // The loss (regularization included) is scaled by the optimizer's loss_scale_factor for the
   // backward pass only; the optimizer divides it out of the gradients (Keras' scale_loss).
-  const float scale = m.optimizer ? static_cast<float>(m.optimizer->loss_scale()) : 1.f;
-  const double loss =
-      m.loss_and_metrics(p, y, true, sample_weight,
-                         m.regularization_penalty() + p.activity_penalty(), scale,
-                         !m.defer_loss_read);
+  const float scale = optimizer ? static_cast<float>(optimizer->loss_scale()) : 1.f;
+  const double loss = loss_and_metrics(p, y, true, sample_weight,
+                                       regularization_penalty() + p.activity_penalty(), scale,
+                                       !defer_loss_read);
   p.backward(false, scale);
-  for (const auto& v : m.regularized)
+  for (const auto& v : regularized)
     if (v->trainable && v->grad.defined()) v->regularizer->add_gradient(v->value, v->grad, scale);
   return loss;
 }
 
-double Model::train_step(const TensorList& x, const TensorList& y, const Tensor* sample_weight) {
-  Impl& m = *impl_;
-  const double loss = compute_gradients(x, y, sample_weight);
-  m.optimizer->apply(m.trainable);
-  ++m.step;
+double Model::Impl::train(detail::Plan& p, const TensorList& y, const Tensor* sample_weight) {
+  const double loss = gradients(p, y, sample_weight);
+  optimizer->apply(trainable);
+  ++step;
   return loss;
+}
+
+double Model::compute_gradients(const TensorList& x, const TensorList& y,
+                                const Tensor* sample_weight) {
+  return impl_->gradients(impl_->bound_plan(x), y, sample_weight);
+}
+
+double Model::train_step(const TensorList& x, const TensorList& y, const Tensor* sample_weight) {
+  return impl_->train(impl_->bound_plan(x), y, sample_weight);
 }
 
 std::string Model::profile_train_step(const TensorList& x, const TensorList& y, int steps) {
@@ -423,10 +432,9 @@ Logs Model::test_on_batch(const TensorList& x, const TensorList& y) {
   Impl& m = *impl_;
   m.require_compiled(name(), "test_on_batch");
   m.finish_compile(name());
-  const int64_t n = m.check_data(name(), x, &y);
+  m.check_data(name(), x, &y);
   m.reset_metrics();
-  detail::Plan& p = m.plan(n);
-  for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k]);
+  detail::Plan& p = m.bound_plan(x);
   p.forward(false, m.step);
   m.loss_and_metrics(p, y, false, nullptr, m.regularization_penalty() + p.activity_penalty(),
                      1.f, false);
@@ -437,9 +445,8 @@ Logs Model::test_on_batch(const TensorList& x, const TensorList& y) {
 
 TensorList Model::predict_on_batch(const TensorList& x) {
   ensure_graph(x);
-  const int64_t n = impl_->check_data(name(), x, nullptr);
-  detail::Plan& p = impl_->plan(n);
-  for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k]);
+  impl_->check_data(name(), x, nullptr);
+  detail::Plan& p = impl_->bound_plan(x);
   p.forward(false, impl_->step);
   std::vector<Tensor> out;
   for (size_t k = 0; k < impl_->graph->output_nodes.size(); ++k) out.push_back(p.output(k).clone());

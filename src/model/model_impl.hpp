@@ -7,8 +7,10 @@
 #include <memory>
 
 #include "fitrun/model.hpp"
+#include "fitrun/datasets/dataset.hpp"
 #include "model/executor.hpp"
 #include "model/graph.hpp"
+#include "model/prefetcher.hpp"
 
 namespace fitrun {
 
@@ -50,6 +52,13 @@ struct Model::Impl {
   void require_compiled(const std::string& model_name, const char* what) const;
   /// Checks x/y against the model's inputs/outputs; returns the sample count.
   int64_t check_data(const std::string& model_name, const TensorList& x, const TensorList* y) const;
+  /// The plan for x's batch size, with x bound to it.
+  detail::Plan& bound_plan(const TensorList& x);
+  /// Forward (training mode), loss and backward on the batch bound to `p`: fills every
+  /// trainable variable's grad (regularizers' included); returns the loss (Model::
+  /// compute_gradients). train() adds the optimizer update and counts the step.
+  double gradients(detail::Plan& p, const TensorList& y, const Tensor* sample_weight);
+  double train(detail::Plan& p, const TensorList& y, const Tensor* sample_weight);
   /// Loss of the batch bound to `p` (and, if `grads`, dL/d(outputs) in the plan, multiplied by
   /// `grad_scale`, the optimizer's loss scale); updates the loss trackers and metrics.
   /// `sample_weight` (one per sample, may be null) weights each sample's loss as Keras does;
@@ -72,15 +81,33 @@ struct Model::Impl {
   /// Sum of the regularizers' penalties of the model's weights (Keras' sum(model.losses)).
   double regularization_penalty() const;
   void reset_metrics();
-  /// Inference forward passes over the n samples of x in batches of bs, calling before(step)
-  /// ahead of each and done(step, begin, end, plan) after it to read the outputs.
+  /// Inference forward passes over the n samples of data.x in batches of bs, calling
+  /// before(step) ahead of each and done(step, begin, end, plan) after it to read the outputs.
+  /// On a GPU the next batch (labels and sample weights included) is prefetched meanwhile.
   template <class B, class F>
-  void forward_batches(const TensorList& x, int64_t n, int64_t bs, B&& before, F&& done) {
+  void forward_batches(const datasets::Element& data, int64_t n, int64_t bs, B&& before,
+                       F&& done) {
+    std::unique_ptr<detail::Prefetcher> pf;
+    if (detail::prefetches(device) && detail::Prefetcher::accepts(data))
+      pf = std::make_unique<detail::Prefetcher>(device);
+    datasets::Element batch = data;  // views of rows [b, e), reassigned per batch
+    const auto rows = [&](int64_t b, int64_t e) -> const datasets::Element& {
+      for (size_t k = 0; k < data.x.size(); ++k) batch.x[k] = data.x[k].slice(b, e);
+      for (size_t k = 0; k < data.y.size(); ++k) batch.y[k] = data.y[k].slice(b, e);
+      if (data.sample_weight.defined()) batch.sample_weight = data.sample_weight.slice(b, e);
+      return batch;
+    };
     for (int64_t s = 0, b = 0; b < n; ++s, b += bs) {
       const int64_t e = std::min(n, b + bs);
       before(static_cast<int>(s));
       detail::Plan& p = plan(e - b);
-      for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k].slice(b, e));
+      if (pf) {
+        if (pf->empty()) pf->push(rows(b, e));
+        pf->pop(p);
+        if (e < n) pf->push(rows(e, std::min(n, e + bs)));  // travels during this batch
+      } else {
+        for (size_t k = 0; k < data.x.size(); ++k) p.bind_input(k, data.x[k].slice(b, e));
+      }
       p.forward(false, step);
       done(static_cast<int>(s), b, e, p);
     }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "fitrun/callbacks/progbar_logger.hpp"
 #include "fitrun/datasets/dataset.hpp"
@@ -59,6 +60,51 @@ struct BatchBuffers {
       ops::gather_rows(source[k], index, count, views[k]);
     }
   }
+};
+
+/// fit's sample order over arrays: passes over a permutation of the n samples (with
+/// `shuffle`, a fresh one per pass from (seed, epoch, pass): resumable, independent of
+/// history), bs rows at a time. Each epoch starts a fresh pass, unless `continue_pass`
+/// (steps_per_epoch), where an epoch goes on where the last one stopped.
+class BatchOrder {
+ public:
+  BatchOrder(int64_t n, int64_t bs, bool shuffle, bool continue_pass, uint64_t seed)
+      : n_(n), bs_(bs), shuffle_(shuffle), continue_pass_(continue_pass), seed_(seed),
+        order_(static_cast<size_t>(n)) {
+    for (int64_t i = 0; i < n; ++i) order_[static_cast<size_t>(i)] = i;
+  }
+  /// The next batch of `epoch`: rows index[0..count) (valid until the next call).
+  std::pair<const int64_t*, int64_t> next(int epoch) {
+    if (epoch != last_epoch_) {
+      if (!continue_pass_) cursor_ = n_;
+      pass_ = 0;
+      last_epoch_ = epoch;
+    }
+    if (cursor_ >= n_) {
+      if (shuffle_) {
+        Generator gen(seed_ ^ (0x9e3779b97f4a7c15ULL * uint64_t(epoch + 1)) ^
+                      (0xc2b2ae3d27d4eb4fULL * uint64_t(pass_)));
+        for (int64_t i = 0; i < n_; ++i) order_[static_cast<size_t>(i)] = i;
+        for (int64_t i = n_ - 1; i > 0; --i)
+          std::swap(order_[static_cast<size_t>(i)], order_[gen.below(static_cast<uint64_t>(i + 1))]);
+      }
+      ++pass_;
+      cursor_ = 0;
+    }
+    const int64_t count = std::min(bs_, n_ - cursor_);
+    const int64_t* index = order_.data() + cursor_;
+    cursor_ += count;
+    return {index, count};
+  }
+
+ private:
+  int64_t n_, bs_;
+  bool shuffle_, continue_pass_;
+  uint64_t seed_;
+  std::vector<int64_t> order_;
+  int64_t pass_ = 0;    // passes over the data within the current epoch
+  int64_t cursor_ = 0;  // position in order_
+  int last_epoch_ = -1;
 };
 
 TensorList slice_all(const TensorList& list, int64_t begin, int64_t end) {
@@ -219,40 +265,42 @@ callbacks::History& Model::fit(const TensorList& x_in, const TensorList& y_in,
   const int64_t full_steps = (n + bs - 1) / bs;
   const int64_t steps = o.steps_per_epoch > 0 ? o.steps_per_epoch : full_steps;
 
-  BatchBuffers xb(x, bs), yb(y, bs);
+  BatchOrder order(n, bs, o.shuffle, o.steps_per_epoch > 0, m.shuffle_seed);
+  const datasets::Element data{x, y, w};
   const TensorList w_list = w.defined() ? TensorList(std::vector<Tensor>{w}) : TensorList();
-  BatchBuffers wb(w_list, bs);
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  int64_t pass = 0;    // passes over the data within the current epoch
-  int64_t cursor = n;  // position in `order`; an epoch of steps_per_epoch may span passes
-  int last_epoch = -1;
-  auto batch = [&](int epoch, int64_t, bool skip) {
-    if (epoch != last_epoch) {  // a new epoch: a fresh pass unless steps_per_epoch continues
-      if (o.steps_per_epoch <= 0) cursor = n;
-      pass = 0;
-      last_epoch = epoch;
-    }
-    if (cursor >= n) {
-      if (o.shuffle) {
-        // A fresh permutation from (seed, epoch, pass): resumable, independent of history.
-        Generator gen(m.shuffle_seed ^ (0x9e3779b97f4a7c15ULL * uint64_t(epoch + 1)) ^
-                      (0xc2b2ae3d27d4eb4fULL * uint64_t(pass)));
-        for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-        for (int64_t i = n - 1; i > 0; --i)
-          std::swap(order[static_cast<size_t>(i)], order[gen.below(static_cast<uint64_t>(i + 1))]);
+  // On a GPU batch k+1 is gathered into pinned memory and uploaded while step k runs
+  // (model/prefetcher.hpp); elsewhere batches are gathered into buffers the step reads.
+  std::unique_ptr<detail::Prefetcher> pf;
+  std::optional<BatchBuffers> xb, yb, wb;
+  if (detail::prefetches(m.device) && detail::Prefetcher::accepts(data)) {
+    pf = std::make_unique<detail::Prefetcher>(m.device);
+  } else {
+    xb.emplace(x, bs);
+    yb.emplace(y, bs);
+    wb.emplace(w_list, bs);
+  }
+  auto batch = [&](int epoch, int64_t step, bool skip) {
+    if (!pf || skip || pf->empty()) {
+      const auto [index, count] = order.next(epoch);
+      if (skip) return true;
+      if (!pf) {
+        xb->gather(x, index, count);
+        yb->gather(y, index, count);
+        if (w.defined()) wb->gather(w_list, index, count);
+        train_step(xb->views, yb->views, w.defined() ? &wb->views[0] : nullptr);
+        return true;
       }
-      ++pass;
-      cursor = 0;
+      pf->push_rows(data, index, count);
     }
-    const int64_t count = std::min(bs, n - cursor);
-    if (!skip) {
-      xb.gather(x, order.data() + cursor, count);
-      yb.gather(y, order.data() + cursor, count);
-      if (w.defined()) wb.gather(w_list, order.data() + cursor, count);
-      train_step(xb.views, yb.views, w.defined() ? &wb.views[0] : nullptr);
+    detail::Plan& p = m.plan(pf->rows());
+    const datasets::Element& host = pf->pop(p);
+    // run_fit's next call trains (epoch, step + 1), or the next epoch's first batch.
+    const int next_epoch = step + 1 < steps ? epoch : epoch + 1;
+    if (next_epoch < o.epochs) {
+      const auto [index, count] = order.next(next_epoch);
+      pf->push_rows(data, index, count);
     }
-    cursor += count;
+    m.train(p, host.y, host.sample_weight.defined() ? &host.sample_weight : nullptr);
     return true;
   };
   auto validate = [&](Logs& epoch_logs) {
@@ -285,21 +333,21 @@ callbacks::History& Model::fit(const datasets::Dataset& data, const FitOptions& 
   // the cardinality is unknown); with it, one pass continues across epochs, as in Keras.
   const int64_t steps = o.steps_per_epoch > 0 ? o.steps_per_epoch : cardinality;
   datasets::Dataset::Iterator it;
-  datasets::Element el;
+  datasets::Element el;                // the element fetched last
   bool started = false, exhausted = false;
+  bool fetched = false;  // el was fetched ahead (and queued in pf when pf took it)
   int last_epoch = -1;
-  auto batch = [&](int epoch, int64_t, bool skip) {
-    if (!started || (o.steps_per_epoch <= 0 && epoch != last_epoch)) {
-      it = data.iterate();
-      started = true;
-      exhausted = false;
-    }
-    last_epoch = epoch;
-    if (exhausted || !it.next(el)) {
-      exhausted = true;
-      return false;
-    }
-    if (skip) return true;
+  // On a GPU the next element is fetched and uploaded while the current step runs
+  // (model/prefetcher.hpp).
+  std::unique_ptr<detail::Prefetcher> pf;
+  if (detail::prefetches(m.device)) pf = std::make_unique<detail::Prefetcher>(m.device);
+  auto fetch = [&] {
+    if (exhausted || !it.next(el)) exhausted = true;
+    return !exhausted;
+  };
+  // Checks el against the model (building it from the first one) and turns class weights
+  // into its sample weights.
+  auto prepare = [&] {
     ensure_graph(el.x);
     m.require_compiled(name(), "fit");
     m.finish_compile(name());
@@ -310,7 +358,41 @@ callbacks::History& Model::fit(const datasets::Dataset& data, const FitOptions& 
         throw ConfigError("fit: class_weight and sample_weight cannot be used at the same time");
       el.sample_weight = class_weight_to_sample_weight(el.y[0], o.class_weight);
     }
-    train_step(el.x, el.y, el.sample_weight.defined() ? &el.sample_weight : nullptr);
+  };
+  auto batch = [&](int epoch, int64_t step, bool skip) {
+    if (!started || (o.steps_per_epoch <= 0 && epoch != last_epoch)) {
+      it = data.iterate();
+      started = true;
+      exhausted = false;
+      fetched = false;
+    }
+    last_epoch = epoch;
+    if (!fetched && !fetch()) return false;
+    fetched = false;
+    if (skip) return true;
+    if (pf && pf->empty() && detail::Prefetcher::accepts(el)) {
+      prepare();
+      pf->push(el);
+    }
+    if (!pf || pf->empty()) {  // not prefetched: arrays already on the device, or the CPU
+      prepare();
+      train_step(el.x, el.y, el.sample_weight.defined() ? &el.sample_weight : nullptr);
+      return true;
+    }
+    detail::Plan& p = m.plan(pf->rows());
+    const datasets::Element& host = pf->pop(p);
+    // Fetch run_fit's next element now when it comes from this pass (not from a fresh one at
+    // the next epoch), so that it travels during this step.
+    const bool next_in_pass = o.steps_per_epoch > 0 || steps < 0 || step + 1 < steps;
+    const bool last = steps > 0 && step + 1 >= steps && epoch + 1 >= o.epochs;
+    if (next_in_pass && !last && fetch()) {
+      fetched = true;
+      if (detail::Prefetcher::accepts(el)) {
+        prepare();
+        pf->push(el);
+      }
+    }
+    m.train(p, host.y, host.sample_weight.defined() ? &host.sample_weight : nullptr);
     return true;
   };
   auto validate = [&](Logs& epoch_logs) {
@@ -345,7 +427,8 @@ Logs Model::evaluate(const TensorList& x, const TensorList& y, const EvaluateOpt
   cbs.each([&](auto& c) { c.on_test_begin(logs); });
   auto before = [&](int s) { cbs.each([&](auto& c) { c.on_test_batch_begin(s, logs); }); };
   const double penalty = m.regularization_penalty();  // the weights do not change here
-  m.forward_batches(x, n, bs, before, [&](int s, int64_t b, int64_t e, detail::Plan& p) {
+  const datasets::Element data{x, y, o.sample_weight};
+  m.forward_batches(data, n, bs, before, [&](int s, int64_t b, int64_t e, detail::Plan& p) {
     const Tensor w = o.sample_weight.defined() ? o.sample_weight.slice(b, e) : Tensor();
     m.loss_and_metrics(p, slice_all(y, b, e), false, w.defined() ? &w : nullptr,
                        penalty + p.activity_penalty(), 1.f, false);
@@ -373,7 +456,7 @@ TensorList Model::predict(const TensorList& x, const PredictOptions& o) {
   Logs logs;
   cbs.each([&](auto& c) { c.on_predict_begin(logs); });
   auto before = [&](int s) { cbs.each([&](auto& c) { c.on_predict_batch_begin(s, logs); }); };
-  m.forward_batches(x, n, bs, before, [&](int s, int64_t b, int64_t e, detail::Plan& p) {
+  m.forward_batches({x, {}, {}}, n, bs, before, [&](int s, int64_t b, int64_t e, detail::Plan& p) {
     for (size_t k = 0; k < out.size(); ++k) {
       Tensor dst = out[k].slice(b, e);
       dst.copy_from(p.output(k));  // from the model's device
@@ -399,7 +482,12 @@ Logs Model::evaluate(const datasets::Dataset& data, const EvaluateOptions& o) {
   auto it = data.iterate();
   datasets::Element el;
   double penalty = 0;
-  for (int s = 0; (o.steps <= 0 || s < o.steps) && it.next(el); ++s) {
+  // On a GPU the next element is fetched and uploaded while this one is evaluated.
+  std::unique_ptr<detail::Prefetcher> pf;
+  if (detail::prefetches(m.device)) pf = std::make_unique<detail::Prefetcher>(m.device);
+  const auto fetch = [&](int s) { return (o.steps <= 0 || s < o.steps) && it.next(el); };
+  bool more = fetch(0);
+  for (int s = 0; more; ++s) {
     cbs.each([&](auto& c) { c.on_test_batch_begin(s, logs); });
     ensure_graph(el.x);
     if (s == 0) {
@@ -411,10 +499,22 @@ Logs Model::evaluate(const datasets::Dataset& data, const EvaluateOptions& o) {
     const int64_t n = m.check_data(name(), el.x, &el.y);
     check_sample_weight("evaluate", el.sample_weight, n);
     detail::Plan& p = m.plan(n);
-    for (size_t k = 0; k < el.x.size(); ++k) p.bind_input(k, el.x[k]);
-    p.forward(false, m.step);
-    m.loss_and_metrics(p, el.y, false, el.sample_weight.defined() ? &el.sample_weight : nullptr,
-                       penalty + p.activity_penalty(), 1.f, false);
+    if (pf && (!pf->empty() || detail::Prefetcher::accepts(el))) {
+      if (pf->empty()) pf->push(el);
+      const datasets::Element& host = pf->pop(p);
+      more = fetch(s + 1);  // checked at its own step, as without prefetching
+      if (more && detail::Prefetcher::accepts(el)) pf->push(el);
+      p.forward(false, m.step);
+      m.loss_and_metrics(p, host.y, false,
+                         host.sample_weight.defined() ? &host.sample_weight : nullptr,
+                         penalty + p.activity_penalty(), 1.f, false);
+    } else {
+      for (size_t k = 0; k < el.x.size(); ++k) p.bind_input(k, el.x[k]);
+      p.forward(false, m.step);
+      m.loss_and_metrics(p, el.y, false, el.sample_weight.defined() ? &el.sample_weight : nullptr,
+                         penalty + p.activity_penalty(), 1.f, false);
+      more = fetch(s + 1);
+    }
     m.collect_logs(logs);
     cbs.each([&](auto& c) { c.on_test_batch_end(s, logs); });
   }

@@ -7,6 +7,7 @@
 
 #include "fitrun/error.hpp"
 #include "fitrun/random.hpp"
+#include "fitrun/runtime.hpp"
 #include "fitrun/shape.hpp"
 #include "fitrun/tensor.hpp"
 
@@ -94,6 +95,27 @@ TEST_CASE("Tensor creation helpers", "[core][tensor]") {
   CHECK_THROWS_AS(Tensor::zeros({-1, 3}), ShapeError);
   CHECK_FALSE(Tensor().defined());
   CHECK_THROWS_AS(Tensor().raw(), Error);
+}
+
+TEST_CASE("pinned host tensors: page-locked with a CUDA device, ordinary memory without",
+          "[core][tensor][pinned]") {
+  const bool can_pin = cuda_device_count() > 0;
+  Tensor p = Tensor::empty({3, 4}, DType::int32, true);
+  CHECK(p.device() == Device::cpu());
+  CHECK(p.is_pinned() == can_pin);
+  CHECK_FALSE(Tensor::empty({3, 4}, DType::int32).is_pinned());
+  CHECK_FALSE(Tensor().is_pinned());
+  for (int64_t i = 0; i < p.size(); ++i) p.data<int32_t>()[i] = static_cast<int32_t>(3 * i + 1);
+  CHECK(p.at({2, 3}) == 34);
+  CHECK(p.slice(1, 3).is_pinned() == can_pin);  // a view shares the pinned storage
+
+  const Tensor t = arange(6, {2, 3});
+  const Tensor q = t.pin_memory();
+  CHECK(q.is_pinned() == can_pin);
+  CHECK(q.shares_storage(t) == !can_pin);  // without a device there is nothing to pin
+  CHECK(q.to_vector() == t.to_vector());
+  CHECK(q.pin_memory().shares_storage(q));  // pinned already: itself
+  CHECK_THROWS_WITH(Tensor().pin_memory(), Contains("undefined"));
 }
 
 TEST_CASE("from_vector rejects a size that does not fill the shape", "[core][tensor][errors]") {

@@ -100,6 +100,12 @@ cudnnHandle_t cudnn_handle(Context& ctx, const char* op) {
   return ctx.dnn;
 }
 
+cudaStream_t copy_stream(Context& ctx, const char* op) {
+  if (!ctx.copy_stream)
+    FITRUN_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx.copy_stream, cudaStreamNonBlocking), op);
+  return ctx.copy_stream;
+}
+
 void* workspace(Context& ctx, std::size_t bytes, const char* op) {
   if (bytes > ctx.workspace_bytes) {
     if (ctx.workspace) {

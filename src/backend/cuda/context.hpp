@@ -1,7 +1,9 @@
 #pragma once
-// Per-device CUDA state: one stream, one cuBLAS and one cuBLASLt handle, a cuDNN handle made
-// on first use, and one grow-only workspace, all created once per device and reused by every
-// op (no per-step cudaMalloc). Ops enqueue on the stream; host reads synchronize it.
+// Per-device CUDA state: one compute stream, one cuBLAS and one cuBLASLt handle, a cuDNN handle
+// made on first use, and one grow-only workspace, all created once per device and reused by
+// every op (no per-step cudaMalloc). Ops enqueue on the compute stream; host reads synchronize
+// it. A second stream, made on first use, carries the prefetched batches' host-to-device copies
+// (copy_stream.hpp); events order it against the compute stream.
 #include <cstddef>
 #include <string>
 
@@ -21,7 +23,8 @@ void set_device(int index, const char* op);
 
 struct Context {
   int device = 0;
-  cudaStream_t stream = nullptr;
+  cudaStream_t stream = nullptr;       // compute: every op
+  cudaStream_t copy_stream = nullptr;  // host-to-device batch copies; copy_stream() makes it
   cublasHandle_t blas = nullptr;
   cublasLtHandle_t lt = nullptr;
   cudnnHandle_t dnn = nullptr;  // cudnn_handle() creates it on first use
@@ -34,6 +37,8 @@ Context& context(int device, const char* op);
 /// The context of the device `t` lives on (which must be a CUDA device).
 Context& context_of(const Tensor& t, const char* op);
 cudnnHandle_t cudnn_handle(Context& ctx, const char* op);
+/// The device's copy stream, created on first use.
+cudaStream_t copy_stream(Context& ctx, const char* op);
 /// At least `bytes` of device workspace (grows, never shrinks; reuse is safe because all work
 /// of a device is ordered on its one stream).
 void* workspace(Context& ctx, std::size_t bytes, const char* op);

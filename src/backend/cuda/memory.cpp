@@ -23,6 +23,18 @@ void device_free(void* p, int device) noexcept {
   if (cudaFree(p) != cudaSuccess) cudaGetLastError();
 }
 
+void* pinned_alloc(std::size_t bytes) {
+  if (device_count() == 0) return nullptr;
+  void* p = nullptr;
+  FITRUN_CUDA_CHECK(cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocPortable),
+                    "pinned host allocation");
+  return p;
+}
+
+void pinned_free(void* p) noexcept {
+  if (p && cudaFreeHost(p) != cudaSuccess) cudaGetLastError();
+}
+
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device,
                 std::size_t bytes) {
   const char* op = "tensor copy";

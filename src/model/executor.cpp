@@ -17,7 +17,7 @@ Tensor filled(const Shape& shape, float value, Device device) {
 }  // namespace
 
 Plan::Plan(const Graph& graph, int64_t batch, bool input_grads, Device device)
-    : graph_(graph), batch_(batch), device_(device) {
+    : graph_(graph), batch_(batch), device_(device), captured_(device) {
   const size_t n = graph.nodes.size();
   values_.resize(n);
   grads_.resize(n);
@@ -126,9 +126,9 @@ void Plan::bind_inputs(const std::vector<const Tensor*>& inputs) {
   for (size_t k = 0; k < inputs.size(); ++k) bind_input(k, *inputs[k]);
 }
 
-void Plan::bind_input(size_t k, const Tensor& t) {
+void Plan::bind_input(size_t k, const Tensor& t, bool own_copy) {
   Tensor& value = values_[static_cast<size_t>(graph_.input_nodes[k])];
-  if (t.device() == device_) {
+  if (t.device() == device_ && !own_copy) {
     value = t;
     return;
   }

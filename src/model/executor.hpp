@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "model/captured_step.hpp"
 #include "model/graph.hpp"
 
 namespace fitrun::detail {
@@ -27,7 +28,9 @@ class Plan {
   /// Binds the model inputs: views when they are on the plan's device, else copied into
   /// device buffers the plan owns (allocated once).
   void bind_inputs(const std::vector<const Tensor*>& inputs);
-  void bind_input(size_t k, const Tensor& t);
+  /// `own_copy`: copy an input already on the plan's device into the plan's buffer too (a
+  /// captured step reads the same addresses every replay).
+  void bind_input(size_t k, const Tensor& t, bool own_copy = false);
   void forward(bool training, uint64_t step);
   /// The sum of the layers' activity-regularizer penalties on the last forward's outputs
   /// (part of the loss, as Keras' model.losses).
@@ -52,6 +55,10 @@ class Plan {
   /// While set, forward/backward synchronize the device around every layer and add its time
   /// to `times` (sized to the graph's nodes); null turns it off.
   void set_profile(LayerTimes* times) { profile_ = times; }
+
+  /// This plan's training step as a CUDA graph (captured_step.hpp).
+  CapturedStep& captured_step() { return captured_; }
+  const CapturedStep& captured_step() const { return captured_; }
 
  private:
   /// Runs node i's forward or backward pass `f`: timed while profiling, and a backend failure
@@ -82,6 +89,7 @@ class Plan {
   std::vector<std::vector<Accumulate>> accumulate_;  // per node, after its backward
   std::vector<bool> runs_backward_;
   std::vector<bool> first_weight_write_;           // per node: overwrite the layer's grads
+  CapturedStep captured_;
 };
 
 }  // namespace fitrun::detail

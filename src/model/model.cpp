@@ -133,6 +133,7 @@ void Model::compile(OptimizerRef optimizer, std::vector<LossRef> losses,
   m.losses.clear();
   for (auto& l : losses) m.losses.push_back(l.ptr());
   m.loss_weights = options.loss_weights;
+  m.jit_compile = options.jit_compile;
   m.metrics.clear();
   m.compiled = true;
   m.trainable.clear();
@@ -176,10 +177,14 @@ void Model::Impl::finish_compile(const std::string& model_name) {
     for (const auto& w : l->trainable_weights())
       if (seen.insert(w.get()).second) trainable.push_back(w);
   regularized.clear();
+  variables.clear();
   seen.clear();
   for (const auto& l : graph->layers)
     for (const auto& w : l->weights())
-      if (w->regularizer && seen.insert(w.get()).second) regularized.push_back(w);
+      if (seen.insert(w.get()).second) {
+        variables.push_back(w);
+        if (w->regularizer) regularized.push_back(w);
+      }
   compile_finished = true;
 }
 
@@ -248,6 +253,35 @@ double Model::Impl::loss_and_metrics(detail::Plan& p, const TensorList& y, bool 
   return total;
 }
 
+// Writes into `why` (reusing its capacity: the step loop allocates nothing once warm).
+void Model::Impl::capture_refusal(const detail::Plan& p, const Tensor* sample_weight,
+                                  std::string& why) const {
+  (void)sample_weight;
+  if (!p.device().is_cuda()) {
+    why.assign("the model is on the CPU");
+  } else if (!jit_compile) {
+    why.assign("compiled with jit_compile=false");
+  } else if (!regularized.empty()) {
+    why.assign("weight regularizers are computed on the host");
+  } else if (!p.captured_step().refusal().empty()) {
+    why.assign(p.captured_step().refusal());
+  } else {
+    why.assign("losses and metrics run on the host");  // TODO(gpu-losses)
+    for (const auto& layer : graph->layers)
+      if (layer->activity_regularizer)
+        why.assign("layer \"").append(layer->name()).append("\" has an activity regularizer");
+  }
+}
+
+void Model::Impl::fill_capture_key(detail::Plan& p) const {
+  std::vector<const void*>& key = p.captured_step().key();
+  key.clear();  // keeps its capacity: no allocation once warm
+  for (const auto& v : variables) {
+    key.push_back(v->value.defined() ? v->value.device_data() : nullptr);
+    key.push_back(v->grad.defined() ? v->grad.device_data() : nullptr);
+  }
+}
+
 double Model::Impl::regularization_penalty() const {
   double total = 0;
   for (const auto& v : regularized) total += v->regularizer->penalty(v->value);
@@ -286,11 +320,23 @@ double Model::compute_gradients(const TensorList& x, const TensorList& y,
   Impl& m = *impl_;
   const int64_t n = x[0].dim(0);
   detail::Plan& p = m.plan(n);
-  for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k]);
-  p.forward(true, m.step);
   // The loss (regularization included) is scaled by the optimizer's loss_scale_factor for the
   // backward pass only; the optimizer divides it out of the gradients (Keras' scale_loss).
   const float scale = m.optimizer ? static_cast<float>(m.optimizer->loss_scale()) : 1.f;
+  m.capture_refusal(p, sample_weight, m.last_capture_refusal);
+  if (m.last_capture_refusal.empty()) {
+    // Pure device work: captured once as a CUDA graph, then replayed (captured_step.hpp).
+    for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k], /*own_copy=*/true);
+    m.fill_capture_key(p);
+    p.captured_step().run(m.step, [&] {
+      p.forward(true, m.step);
+      m.loss_and_metrics(p, y, true, sample_weight, 0.0, scale);
+      p.backward(false, scale);
+    });
+    return m.loss_tracker.result();  // TODO(gpu-losses): this step's loss, read from the device
+  }
+  for (size_t k = 0; k < x.size(); ++k) p.bind_input(k, x[k]);
+  p.forward(true, m.step);
   const double loss =
       m.loss_and_metrics(p, y, true, sample_weight,
                          m.regularization_penalty() + p.activity_penalty(), scale);
@@ -482,6 +528,14 @@ void Model::backward_multi(CallContext& ctx, const std::vector<const Tensor*>& i
 // get_config(), to_json() and the file formats live in src/io (model_config.cpp, saving.cpp).
 
 uint64_t Model::train_steps() const { return impl_->step; }
+
+uint64_t Model::cuda_graph_replays() const {
+  uint64_t total = 0;
+  for (const auto& [batch, plan] : impl_->plans) total += plan->captured_step().replays();
+  return total;
+}
+
+std::string Model::cuda_graph_refusal() const { return impl_->last_capture_refusal; }
 void Model::set_train_steps(uint64_t steps) { impl_->step = steps; }
 uint64_t Model::shuffle_seed() const { return impl_->shuffle_seed; }
 void Model::set_shuffle_seed(uint64_t seed) { impl_->shuffle_seed = seed; }

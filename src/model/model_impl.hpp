@@ -28,6 +28,9 @@ struct Model::Impl {
   metrics::Mean loss_tracker{"loss"};
   std::vector<VariablePtr> trainable;        // cached for the optimizer
   std::vector<VariablePtr> regularized;      // weights with a regularizer (penalty in the loss)
+  std::vector<VariablePtr> variables;        // every weight once (a captured step's key)
+  bool jit_compile = true;                   // CompileOptions::jit_compile
+  std::string last_capture_refusal;          // Model::cuda_graph_refusal()
   std::vector<metrics::MetricPtr> pending_metrics;  // as given to compile()
   bool compile_finished = false;
 
@@ -56,6 +59,12 @@ struct Model::Impl {
   double loss_and_metrics(detail::Plan& p, const TensorList& y, bool grads,
                           const Tensor* sample_weight = nullptr, double penalty = 0.0,
                           float grad_scale = 1.f);
+  /// Why this model's training steps cannot be captured as CUDA graphs on plan `p`, into `why`
+  /// ("" when they can): captured steps must be pure device work.
+  void capture_refusal(const detail::Plan& p, const Tensor* sample_weight,
+                       std::string& why) const;
+  /// Refills `p`'s captured-step key: the addresses of every weight and gradient.
+  void fill_capture_key(detail::Plan& p) const;
   /// Sum of the regularizers' penalties of the model's weights (Keras' sum(model.losses)).
   double regularization_penalty() const;
   void reset_metrics();

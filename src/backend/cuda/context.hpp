@@ -27,6 +27,10 @@ struct Context {
   cudnnHandle_t dnn = nullptr;  // cudnn_handle() creates it on first use
   void* workspace = nullptr;
   std::size_t workspace_bytes = 0;
+  // StepGraph (step_graph.hpp): the device register holding a replayed step's offset from the
+  // captured one (allocated at the first capture), and whether the stream is being captured.
+  uint64_t* step_offset = nullptr;
+  bool capturing = false;
 };
 
 /// The context of `device`, created on first use; also makes the device current.

@@ -233,6 +233,10 @@ class Model : public LayerOf<Model> {
   /// resumed run continues exactly.
   uint64_t train_steps() const;
   void set_train_steps(uint64_t steps);
+  /// Keras' model.jit_compile (CompileOptions::jit_compile): whether training steps on a GPU
+  /// are captured as CUDA graphs. Settable after compile(), as in Keras.
+  bool jit_compile() const;
+  void set_jit_compile(bool on);
   /// Training steps replayed from a captured CUDA graph (CompileOptions::jit_compile) since the
   /// model's plans were made; 0 on the CPU.
   uint64_t cuda_graph_replays() const;

@@ -529,6 +529,9 @@ void Model::backward_multi(CallContext& ctx, const std::vector<const Tensor*>& i
 
 uint64_t Model::train_steps() const { return impl_->step; }
 
+bool Model::jit_compile() const { return impl_->jit_compile; }
+void Model::set_jit_compile(bool on) { impl_->jit_compile = on; }
+
 uint64_t Model::cuda_graph_replays() const {
   uint64_t total = 0;
   for (const auto& [batch, plan] : impl_->plans) total += plan->captured_step().replays();

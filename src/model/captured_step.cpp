@@ -8,68 +8,77 @@
 
 namespace fitrun::detail {
 
+namespace {
 #ifdef FITRUN_HAVE_CUDA
-CapturedStep::CapturedStep(Device device) : device_(device) {
-  if (device.is_cuda()) graph_ = std::make_unique<cuda::StepGraph>();
-  else refusal_ = "the model is on the CPU";
-}
-#else
-CapturedStep::CapturedStep(Device device) : device_(device) {
-  refusal_ = "this build has no CUDA backend";
-}
+class CudaRecorder final : public StepRecorder {
+ public:
+  explicit CudaRecorder(int device) : device_(device) {}
+  void begin_capture(uint64_t step) override { graph_.begin_capture(device_, step); }
+  bool capturing() const override { return graph_.capturing(); }
+  std::string end_capture() override { return graph_.end_capture(); }
+  bool ready() const override { return graph_.ready(); }
+  void replay(uint64_t step) override { graph_.replay(step); }
+  void reset() override { graph_.reset(); }
+
+ private:
+  int device_;
+  cuda::StepGraph graph_;
+};
 #endif
+
+std::unique_ptr<StepRecorder> recorder_for(Device device) {
+#ifdef FITRUN_HAVE_CUDA
+  if (device.is_cuda()) return std::make_unique<CudaRecorder>(device.index());
+#else
+  (void)device;
+#endif
+  return nullptr;
+}
+}  // namespace
+
+CapturedStep::CapturedStep(Device device)
+    : CapturedStep(recorder_for(device), device.to_string()) {
+  if (!recorder_)
+    refusal_ = device.is_cuda() ? "this build has no CUDA backend" : "the model is on the CPU";
+}
+
+CapturedStep::CapturedStep(std::unique_ptr<StepRecorder> recorder, std::string device_name)
+    : recorder_(std::move(recorder)), device_name_(std::move(device_name)) {}
 
 CapturedStep::~CapturedStep() = default;
 
 CapturedStep::Next CapturedStep::next() {
-  if (!refusal_.empty()) return Next::eager;
-#ifdef FITRUN_HAVE_CUDA
-  if (graph_->ready()) {
+  if (!refusal_.empty() || !recorder_) return Next::eager;
+  if (recorder_->ready()) {
     if (key_ == captured_key_) return Next::replay;
-    graph_->reset();  // weights or buffers moved since the capture: warm up and capture again
+    recorder_->reset();  // weights or buffers moved since the capture: warm up and capture again
     eager_runs_ = 0;
   }
   return eager_runs_ < kWarmup ? Next::eager : Next::capture;
-#else
-  return Next::eager;
-#endif
 }
 
 void CapturedStep::begin(uint64_t step) {
-#ifdef FITRUN_HAVE_CUDA
   captured_key_ = key_;
-  graph_->begin_capture(device_.index(), step);
-#else
-  (void)step;
-#endif
+  recorder_->begin_capture(step);
 }
 
 bool CapturedStep::end() {
-#ifdef FITRUN_HAVE_CUDA
-  const std::string failure = graph_->end_capture();
+  const std::string failure = recorder_->end_capture();
   if (failure.empty()) return true;
   abandon(failure);
-#endif
   return false;
 }
 
 void CapturedStep::abandon(const std::string& why) {
-#ifdef FITRUN_HAVE_CUDA
-  if (graph_->capturing()) (void)graph_->end_capture();  // an op threw mid-capture
-  graph_->reset();
-#endif
+  if (recorder_->capturing()) (void)recorder_->end_capture();  // an op threw mid-capture
+  recorder_->reset();
   refusal_ = "capturing the step failed: " + why;
-  spdlog::warn("training on {} runs eagerly, without a CUDA graph: {}", device_.to_string(),
-               refusal_);
+  spdlog::warn("training on {} runs eagerly, without a CUDA graph: {}", device_name_, refusal_);
 }
 
 void CapturedStep::replay(uint64_t step) {
-#ifdef FITRUN_HAVE_CUDA
-  graph_->replay(step);
+  recorder_->replay(step);
   ++replays_;
-#else
-  (void)step;
-#endif
 }
 
 }  // namespace fitrun::detail

@@ -13,25 +13,40 @@
 
 #include "fitrun/device.hpp"
 
-namespace fitrun::cuda {
-class StepGraph;
-}
-
 namespace fitrun::detail {
+
+/// What CapturedStep needs of a backend: the CUDA one wraps cuda::StepGraph; tests give a
+/// fake one to check the policy on the CPU.
+class StepRecorder {
+ public:
+  virtual ~StepRecorder() = default;
+  /// Starts recording the work enqueued from now on, drawn for training step `step`.
+  virtual void begin_capture(uint64_t step) = 0;
+  virtual bool capturing() const = 0;
+  /// Ends recording; returns why it failed ("" when a replayable graph now exists).
+  virtual std::string end_capture() = 0;
+  virtual bool ready() const = 0;
+  /// Enqueues the recorded work for training step `step`.
+  virtual void replay(uint64_t step) = 0;
+  virtual void reset() = 0;
+};
 
 class CapturedStep {
  public:
   /// Eager steps before the capture.
   static constexpr int kWarmup = 2;
 
+  /// Captures on a CUDA device; on the CPU (or without CUDA) always eager.
   explicit CapturedStep(Device device);
+  /// With a given recorder (tests).
+  CapturedStep(std::unique_ptr<StepRecorder> recorder, std::string device_name);
   CapturedStep(const CapturedStep&) = delete;
   CapturedStep& operator=(const CapturedStep&) = delete;
   ~CapturedStep();
 
   /// What the captured work depends on beyond its plan's own buffers (the weights' and
-  /// gradients' addresses, the label buffers'...): the caller refills it before each run, and a
-  /// change drops the graph (the next steps warm up and capture again).
+  /// gradients' addresses): the caller refills it before each run, and a change drops the
+  /// graph (the next steps warm up and capture again).
   std::vector<const void*>& key() { return key_; }
 
   /// Runs `work` (which enqueues training step `step`'s device work) eagerly, by capturing
@@ -47,8 +62,8 @@ class CapturedStep {
         replay(step);
         return;
       case Next::capture:
-        begin(step);
         try {
+          begin(step);
           work();
         } catch (const std::exception& e) {
           abandon(e.what());
@@ -77,8 +92,8 @@ class CapturedStep {
   void abandon(const std::string& why);
   void replay(uint64_t step);
 
-  Device device_;
-  std::unique_ptr<cuda::StepGraph> graph_;
+  std::unique_ptr<StepRecorder> recorder_;  // null: always eager
+  std::string device_name_;
   std::vector<const void*> key_, captured_key_;
   int eager_runs_ = 0;
   uint64_t replays_ = 0;

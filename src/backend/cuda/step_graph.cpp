@@ -46,12 +46,17 @@ std::string StepGraph::end_capture() {
     }
   }
   if (graph) cudaGraphDestroy(graph);  // the executable graph keeps what it needs
+  epoch_ = ctx.memory_epoch;
   if (!failure.empty()) cudaGetLastError();  // leave no error for the next checked call
   return failure;
 }
 
+bool StepGraph::ready() const {
+  return exec_ && context(device_, kOp).memory_epoch == epoch_;
+}
+
 void StepGraph::replay(uint64_t step) {
-  if (!exec_) throw Error("step_graph: replay without a captured graph");
+  if (!ready()) throw Error("step_graph: replay without a valid captured graph");
   Context& ctx = context(device_, kOp);
   // The offset goes through the stream, so it is in place when this replay's kernels read it
   // and not overwritten before an earlier replay's have (pageable source: the call returns once

@@ -7,7 +7,9 @@
 // inside forward + loss + backward is the step counter that draws Dropout's masks: while a
 // StepGraph captures, dropout_forward reads it from a device register (step_register below)
 // that every replay updates. The optimizer update (one fused launch, with the step's learning
-// rate) runs after the replay, outside the graph.
+// rate) runs after the replay, outside the graph. A replay is valid only while every address
+// it baked in is alive: the caller keys graphs on the tensors it touches, and the device's
+// shared grow-only buffers (workspace, conv scratch) bump Context::memory_epoch when they move.
 #include <cstdint>
 #include <string>
 
@@ -29,7 +31,9 @@ class StepGraph {
   /// failed capture leaves no graph, no sticky CUDA error and the stream usable.
   std::string end_capture();
   bool capturing() const { return capturing_; }
-  bool ready() const { return exec_ != nullptr; }
+  /// A graph exists and the shared device buffers it baked in have not moved since
+  /// (Context::memory_epoch); when they have, the caller captures again.
+  bool ready() const;
   /// Replays the captured work for training step `step` (asynchronously, on the stream).
   void replay(uint64_t step);
   /// Drops the graph (before recapturing, e.g. when the tensors it touches moved).
@@ -39,6 +43,7 @@ class StepGraph {
   int device_ = -1;
   uint64_t capture_step_ = 0;
   bool capturing_ = false;
+  uint64_t epoch_ = 0;  // the device's memory_epoch at the end of the capture
   cudaGraphExec_t exec_ = nullptr;
 };
 

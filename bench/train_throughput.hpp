@@ -18,6 +18,7 @@ struct Args {
   int batch, steps, warmup = 5, repeats = 5, threads = 0;
   int plain_weights = 0;  // bench_cnn: convolve with Keras' hwio kernels
   int profile = 0;        // > 0: afterwards, that many profiled steps, by layer, on stderr
+  int jit = 1;            // 0: no CUDA graphs on a GPU (every kernel launched eagerly)
   std::string device = "cpu";
   std::string precision = "float32";
 };
@@ -35,6 +36,7 @@ inline Args parse_args(int argc, char** argv, Args a) {
     else if (!std::strcmp(k, "--threads")) a.threads = v;
     else if (!std::strcmp(k, "--plain-weights")) a.plain_weights = v;
     else if (!std::strcmp(k, "--profile")) a.profile = v;
+    else if (!std::strcmp(k, "--jit")) a.jit = v;
   }
   if (a.threads > 0) fitrun::set_num_threads(a.threads);
   // tf32: float32 weights and activations, TF32 tensor cores in matmuls and convolutions, as
@@ -56,6 +58,7 @@ inline void measure(fitrun::Model& model, const std::string& name, fitrun::Shape
   using namespace fitrun;
   const Device device = Device::parse(a.device);
   model.to(device);
+  model.set_jit_compile(a.jit != 0);
   Shape shape{a.batch};
   for (int64_t d : sample_shape) shape.push_back(d);
   const int pool = 8;
@@ -83,7 +86,11 @@ inline void measure(fitrun::Model& model, const std::string& name, fitrun::Shape
               name.c_str(), a.batch, num_threads(), device.to_string().c_str(), extra.c_str(),
               sorted[sorted.size() / 2]);
   for (size_t i = 0; i < rates.size(); ++i) std::printf("%s%.1f", i ? ", " : "", rates[i]);
-  std::printf("]}\n");
+  std::printf("], \"cuda_graph_replays\": %llu}\n",
+              static_cast<unsigned long long>(model.cuda_graph_replays()));
+  if (device.is_cuda() && model.cuda_graph_replays() == 0)
+    std::fprintf(stderr, "%s: no CUDA graph: %s\n", name.c_str(),
+                 model.cuda_graph_refusal().c_str());
   if (a.profile > 0)
     std::fprintf(stderr, "%s", model.profile_train_step(xs[0], ys[0], a.profile).c_str());
 }

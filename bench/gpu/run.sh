@@ -138,6 +138,16 @@ if [[ -x $bin/fitrun ]]; then
   [[ ${PIPESTATUS[0]} == 0 ]] || status=7
 fi
 
+step "CUDA graphs (jit_compile) against eager launches: samples/s, replays"
+for model in mlp cnn resnet; do
+  for jit in 1 0; do
+    printf '%s --jit %s: ' "$model" "$jit"
+    run "$bin/bench/bench_$model" --device cuda --steps 50 --warmup 5 --repeats 3 --jit $jit 2>&1 |
+      grep -oE '"samples_per_s_median": [0-9.]+|"cuda_graph_replays": [0-9]+|no CUDA graph: .*' | tr '\n' ' '
+    echo
+  done
+done 2>&1 | tee "$logs/graphs.log"
+
 if [[ ${FITRUN_GPU_PROFILE:-1} != 0 ]]; then
   for model in cnn resnet; do
     step "where a $model training step's time goes on the GPU (by layer, device drained per layer)"

@@ -57,6 +57,9 @@ class CallContext {
   /// Scratch tensor `slot` with the given shape, on `device`; reallocated only when the shape
   /// changes.
   Tensor& scratch(int slot, const Shape& shape, DType dtype = DType::float32);
+  /// How many times scratch() has (re)allocated: a captured CUDA graph of the step holds the
+  /// old addresses, so the model recaptures when this changes.
+  uint64_t scratch_allocations() const { return scratch_allocations_; }
 
   /// Keras masks of the inputs, one entry per input, null where an input carries none. A mask
   /// is float32 (1 = keep, 0 = masked) with the input's shape minus its last axis, e.g. (N, T)
@@ -70,6 +73,7 @@ class CallContext {
   std::shared_ptr<void> state_;
   std::type_index state_type_ = std::type_index(typeid(void));
   std::vector<Tensor> scratch_;
+  uint64_t scratch_allocations_ = 0;
 };
 
 class Layer : public std::enable_shared_from_this<Layer> {

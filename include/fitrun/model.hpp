@@ -80,6 +80,10 @@ struct PredictOptions {
 struct CompileOptions {
   /// Weight of each output's loss in the total (empty: all 1).
   std::vector<float> loss_weights;
+  /// Keras' jit_compile ("auto" by default): on a GPU, each training step's forward, loss and
+  /// backward are captured once as a CUDA graph and replayed (docs/gpu.md); false runs every
+  /// kernel eagerly. No effect on the CPU.
+  bool jit_compile = true;
 };
 
 namespace detail {
@@ -234,6 +238,16 @@ class Model : public LayerOf<Model> {
   /// resumed run continues exactly.
   uint64_t train_steps() const;
   void set_train_steps(uint64_t steps);
+  /// Keras' model.jit_compile (CompileOptions::jit_compile): whether training steps on a GPU
+  /// are captured as CUDA graphs. Settable after compile(), as in Keras.
+  bool jit_compile() const;
+  void set_jit_compile(bool on);
+  /// Training steps replayed from a captured CUDA graph (CompileOptions::jit_compile) since the
+  /// model's plans were made; 0 on the CPU.
+  uint64_t cuda_graph_replays() const;
+  /// Why the last training step was not replayed from a CUDA graph ("" when it was, or while
+  /// its plan warms up), e.g. "the model is on the CPU".
+  std::string cuda_graph_refusal() const;
   /// Seed of fit()'s shuffling: epoch e's sample order is a function of (seed, e), so a run
   /// resumed with initial_epoch = e sees the same batches as an uninterrupted one. Saved with
   /// the model.

@@ -49,8 +49,10 @@ std::string unique_layer_name(const std::string& class_name) {
 Tensor& CallContext::scratch(int slot, const Shape& shape, DType dtype) {
   if (static_cast<int>(scratch_.size()) <= slot) scratch_.resize(static_cast<size_t>(slot) + 1);
   Tensor& t = scratch_[static_cast<size_t>(slot)];
-  if (!t.defined() || t.shape() != shape || t.dtype() != dtype || t.device() != device)
+  if (!t.defined() || t.shape() != shape || t.dtype() != dtype || t.device() != device) {
     t = Tensor(shape, dtype, device);
+    ++scratch_allocations_;
+  }
   return t;
 }
 

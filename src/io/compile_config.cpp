@@ -313,7 +313,7 @@ json Model::get_compile_config() const {
           {"weighted_metrics", nullptr},
           {"run_eagerly", false},
           {"steps_per_execution", 1},
-          {"jit_compile", false}};
+          {"jit_compile", m.jit_compile}};
 }
 
 void Model::compile_from_config(const json& config) {
@@ -387,7 +387,7 @@ void collect_metrics(const json& v, const std::string& path, std::vector<MetricR
 void compile_model_from_config(Model& model, const json& config, const std::string& path,
                                bool lenient_metrics) {
   ConfigReader r(config, path);
-  r.ignore({"run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss"});
+  r.ignore({"run_eagerly", "steps_per_execution", "auto_scale_loss"});
   // Keras 3: "optimizer"; tf.keras' training_config: "optimizer_config".
   // Without one, Keras' compile() defaults to rmsprop. (Keras 3's legacy .h5 save removes the
   // optimizer from the model's compile config, so a later to_json() lacks it.)
@@ -408,6 +408,13 @@ void compile_model_from_config(Model& model, const json& config, const std::stri
       if (!v->is_number()) throw ConfigError(p + ": expected a number, got " + describe(*v));
       options.loss_weights.push_back(v->get<float>());
     }
+  }
+  // Keras: true, false or "auto" (true: captured CUDA graphs on a GPU, as XLA would compile).
+  if (const json* jit = r.find("jit_compile")) {
+    if (jit->is_boolean())
+      options.jit_compile = jit->get<bool>();
+    else if (!(jit->is_string() && jit->get<std::string>() == "auto"))
+      r.fail("jit_compile", "expected true, false or \"auto\", got " + describe(*jit));
   }
   std::vector<MetricRef> metric_list;
   std::set<std::string> seen;

@@ -17,7 +17,7 @@ Tensor filled(const Shape& shape, float value, Device device) {
 }  // namespace
 
 Plan::Plan(const Graph& graph, int64_t batch, bool input_grads, Device device)
-    : graph_(graph), batch_(batch), device_(device) {
+    : graph_(graph), batch_(batch), device_(device), captured_(device) {
   const size_t n = graph.nodes.size();
   values_.resize(n);
   grads_.resize(n);
@@ -181,6 +181,21 @@ Tensor& Plan::loss_values() {
 Tensor& Plan::step_total() {
   if (!step_total_.defined()) step_total_ = ops::device_doubles(2, device_);
   return step_total_;
+}
+
+uint64_t Plan::scratch_allocations() const {
+  uint64_t total = 0;
+  for (const CallContext& c : ctx_) total += c.scratch_allocations();
+  return total;
+}
+
+void Plan::own_inputs() {
+  for (size_t k = 0; k < graph_.input_nodes.size(); ++k) {
+    const Tensor bound = values_[static_cast<size_t>(graph_.input_nodes[k])];
+    if (k >= staged_inputs_.size() || !staged_inputs_[k].defined() ||
+        staged_inputs_[k].device_data() != bound.device_data())
+      stage_input(k, bound);
+  }
 }
 
 const Tensor& Plan::host_output(size_t k) {

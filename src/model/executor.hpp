@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fitrun/tensor_list.hpp"
+#include "model/captured_step.hpp"
 #include "model/graph.hpp"
 
 namespace fitrun::detail {
@@ -39,9 +40,13 @@ class Plan {
   /// prefetcher stages them with every batch; label(k) and sample_weight() read them, and so
   /// do bind_label/bind_sample_weight until the next bind_input.
   void stage_targets(const TensorList& y, const Tensor& sample_weight);
+  bool targets_staged() const { return targets_staged_; }
   const Tensor& label(size_t k) const { return staged_labels_.at(k); }
   /// The last staged sample weights; undefined when that batch had none.
   const Tensor& sample_weight() const { return sample_weight_; }
+  /// Copies inputs bound as views of the caller's device tensors into the plan's own buffers
+  /// (stage_input): a captured step reads the same addresses on every replay.
+  void own_inputs();
   void forward(bool training, uint64_t step);
   /// The sum of the layers' activity-regularizer penalties on the last forward's outputs
   /// (part of the loss, as Keras' model.losses).
@@ -77,6 +82,12 @@ class Plan {
   /// to `times` (sized to the graph's nodes); null turns it off.
   void set_profile(LayerTimes* times) { profile_ = times; }
 
+  /// Scratch (re)allocations of every call so far (CallContext::scratch_allocations).
+  uint64_t scratch_allocations() const;
+  /// This plan's training step as a CUDA graph (captured_step.hpp).
+  CapturedStep& captured_step() { return captured_; }
+  const CapturedStep& captured_step() const { return captured_; }
+
  private:
   /// Runs node i's forward or backward pass `f`: timed while profiling, and a backend failure
   /// rethrown naming the layer and the pass.
@@ -111,6 +122,7 @@ class Plan {
   std::vector<std::vector<Accumulate>> accumulate_;  // per node, after its backward
   std::vector<bool> runs_backward_;
   std::vector<bool> first_weight_write_;           // per node: overwrite the layer's grads
+  CapturedStep captured_;
 };
 
 }  // namespace fitrun::detail

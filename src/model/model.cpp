@@ -134,6 +134,7 @@ void Model::compile(OptimizerRef optimizer, std::vector<LossRef> losses,
   m.losses.clear();
   for (auto& l : losses) m.losses.push_back(l.ptr());
   m.loss_weights = options.loss_weights;
+  m.jit_compile = options.jit_compile;
   m.metrics.clear();
   m.compiled = true;
   m.trainable.clear();
@@ -178,10 +179,14 @@ void Model::Impl::finish_compile(const std::string& model_name) {
     for (const auto& w : l->trainable_weights())
       if (seen.insert(w.get()).second) trainable.push_back(w);
   regularized.clear();
+  variables.clear();
   seen.clear();
   for (const auto& l : graph->layers)
     for (const auto& w : l->weights())
-      if (w->regularizer && seen.insert(w.get()).second) regularized.push_back(w);
+      if (seen.insert(w.get()).second) {
+        variables.push_back(w);
+        if (w->regularizer) regularized.push_back(w);
+      }
   compile_finished = true;
 }
 
@@ -293,6 +298,62 @@ double Model::Impl::loss_and_metrics(detail::Plan& p, const TensorList& y, bool 
   return total;
 }
 
+// Writes into `why` (reusing its capacity: the step loop allocates nothing once warm).
+// Writes into `why` (reusing its capacity: the step loop allocates nothing once warm).
+void Model::Impl::capture_refusal(const detail::Plan& p, const Tensor* sample_weight,
+                                  std::string& why) const {
+  why.clear();
+  if (!p.device().is_cuda()) {
+    why.assign("the model is on the CPU");
+  } else if (!jit_compile) {
+    why.assign("compiled with jit_compile=false");
+  } else if (!regularized.empty()) {
+    why.assign("weight regularizers are computed on the host");
+  } else if (!device_path_for(sample_weight)) {
+    why.assign("a loss or metric runs on the host (no device path)");
+  } else if (!p.captured_step().refusal().empty()) {
+    why.assign(p.captured_step().refusal());
+  } else {
+    for (const auto& layer : graph->layers)
+      if (layer->activity_regularizer)
+        why.assign("layer \"").append(layer->name()).append("\" has an activity regularizer");
+  }
+}
+
+// The step as one CUDA graph (captured_step.hpp): everything it reads is first put where the
+// captured kernels expect it (the batch in the plan's buffers, the labels staged, checked on
+// the host), then forward, loss, metrics and backward run, are captured or are replayed.
+double Model::Impl::captured_gradients(detail::Plan& p, const TensorList& y,
+                                       const Tensor* sample_weight, float scale) {
+  p.own_inputs();
+  if (!p.targets_staged()) p.stage_targets(y, sample_weight ? *sample_weight : Tensor());
+  for (size_t k = 0; k < losses.size(); ++k)
+    if (!y[k].device().is_cuda()) losses[k]->check_label_values(y[k], p.output(k));
+  fill_capture_key(p);
+  p.captured_step().run(step, [&] {
+    p.forward(true, step);
+    loss_and_metrics(p, y, true, sample_weight, 0.0, scale, /*read_value=*/false);
+    p.backward(false, scale);
+  });
+  if (defer_loss_read) return std::numeric_limits<double>::quiet_NaN();
+  double total[2];
+  ops::read_doubles(p.step_total(), total);
+  return total[0];
+}
+
+void Model::Impl::fill_capture_key(detail::Plan& p) const {
+  std::vector<std::uintptr_t>& key = p.captured_step().key();
+  key.clear();  // keeps its capacity: no allocation once warm
+  const auto address = [](const Tensor& t) {
+    return reinterpret_cast<std::uintptr_t>(t.defined() ? t.device_data() : nullptr);
+  };
+  for (const auto& v : variables) {
+    key.push_back(address(v->value));
+    key.push_back(address(v->grad));
+  }
+  key.push_back(p.scratch_allocations());
+}
+
 double Model::Impl::regularization_penalty() const {
   double total = 0;
   for (const auto& v : regularized) total += v->regularizer->penalty(v->value);
@@ -335,10 +396,12 @@ detail::Plan& Model::Impl::bound_plan(const TensorList& x) {
 
 double Model::Impl::gradients(detail::Plan& p, const TensorList& y,
                               const Tensor* sample_weight) {
-  p.forward(true, step);
   // The loss (regularization included) is scaled by the optimizer's loss_scale_factor for the
   // backward pass only; the optimizer divides it out of the gradients (Keras' scale_loss).
   const float scale = optimizer ? static_cast<float>(optimizer->loss_scale()) : 1.f;
+  capture_refusal(p, sample_weight, last_capture_refusal);
+  if (last_capture_refusal.empty()) return captured_gradients(p, y, sample_weight, scale);
+  p.forward(true, step);
   const double loss = loss_and_metrics(p, y, true, sample_weight,
                                        regularization_penalty() + p.activity_penalty(), scale,
                                        !defer_loss_read);
@@ -537,6 +600,17 @@ void Model::backward_multi(CallContext& ctx, const std::vector<const Tensor*>& i
 // get_config(), to_json() and the file formats live in src/io (model_config.cpp, saving.cpp).
 
 uint64_t Model::train_steps() const { return impl_->step; }
+
+bool Model::jit_compile() const { return impl_->jit_compile; }
+void Model::set_jit_compile(bool on) { impl_->jit_compile = on; }
+
+uint64_t Model::cuda_graph_replays() const {
+  uint64_t total = 0;
+  for (const auto& [batch, plan] : impl_->plans) total += plan->captured_step().replays();
+  return total;
+}
+
+std::string Model::cuda_graph_refusal() const { return impl_->last_capture_refusal; }
 void Model::set_train_steps(uint64_t steps) { impl_->step = steps; }
 uint64_t Model::shuffle_seed() const { return impl_->shuffle_seed; }
 void Model::set_shuffle_seed(uint64_t seed) { impl_->shuffle_seed = seed; }

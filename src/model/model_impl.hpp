@@ -31,6 +31,9 @@ struct Model::Impl {
   metrics::Mean loss_tracker{"loss"};
   std::vector<VariablePtr> trainable;        // cached for the optimizer
   std::vector<VariablePtr> regularized;      // weights with a regularizer (penalty in the loss)
+  std::vector<VariablePtr> variables;        // every weight once (a captured step's key)
+  bool jit_compile = true;                   // CompileOptions::jit_compile
+  std::string last_capture_refusal;          // Model::cuda_graph_refusal()
   std::vector<metrics::MetricPtr> pending_metrics;  // as given to compile()
   bool compile_finished = false;
 
@@ -78,6 +81,15 @@ struct Model::Impl {
   bool losses_on_device() const;
   /// fit() sets it: train_step then leaves the loss on the device (no read-back per step).
   bool defer_loss_read = false;
+  /// Why this model's training steps cannot be captured as CUDA graphs on plan `p`, into `why`
+  /// ("" when they can): captured steps must be pure device work.
+  void capture_refusal(const detail::Plan& p, const Tensor* sample_weight,
+                       std::string& why) const;
+  /// gradients() as a captured CUDA graph (when capture_refusal says nothing).
+  double captured_gradients(detail::Plan& p, const TensorList& y, const Tensor* sample_weight,
+                            float scale);
+  /// Refills `p`'s captured-step key: the addresses of every weight and gradient.
+  void fill_capture_key(detail::Plan& p) const;
   /// Sum of the regularizers' penalties of the model's weights (Keras' sum(model.losses)).
   double regularization_penalty() const;
   void reset_metrics();

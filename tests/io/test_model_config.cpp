@@ -315,6 +315,19 @@ TEST_CASE("the compile config round-trips through to_json", "[io][config]") {
   REQUIRE(again->compiled());
   CHECK(again->get_compile_config() == cc);
   CHECK(again->optimizer().get_config() == model.optimizer().get_config());
+  CHECK(cc["jit_compile"] == true);  // Keras' "auto", resolved as Keras 3 writes it
+
+  // jit_compile=false (no CUDA graphs) survives; "auto" reads as true; anything else is named.
+  model.compile("sgd", "mse", {}, {.jit_compile = false});
+  CHECK(model.get_compile_config()["jit_compile"] == false);
+  CHECK(model_from_json(model.to_json())->get_compile_config()["jit_compile"] == false);
+  json with_auto = model.get_compile_config();
+  with_auto["jit_compile"] = "auto";
+  model.compile_from_config(with_auto);
+  CHECK(model.get_compile_config()["jit_compile"] == true);
+  with_auto["jit_compile"] = "xla";
+  CHECK_THROWS_WITH(model.compile_from_config(with_auto),
+                    "/jit_compile: expected true, false or \"auto\", got \"xla\"");
 
   // Every optimizer class round-trips.
   std::vector<OptimizerRef> opts = {optimizers::SGD({0.05, 0.9, true, 0.01}),

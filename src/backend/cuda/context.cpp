@@ -106,19 +106,23 @@ cudaStream_t copy_stream(Context& ctx, const char* op) {
   return ctx.copy_stream;
 }
 
-void* workspace(Context& ctx, std::size_t bytes, const char* op) {
-  if (bytes > ctx.workspace_bytes) {
-    if (ctx.workspace) {
-      FITRUN_CUDA_CHECK(cudaStreamSynchronize(ctx.stream), op);  // in use by queued work
-      FITRUN_CUDA_CHECK(cudaFree(ctx.workspace), op);
-      ctx.workspace = nullptr;
-      ctx.workspace_bytes = 0;
-    }
-    const std::size_t rounded = ((bytes + (1 << 20) - 1) >> 20) << 20;  // whole MiB
-    FITRUN_CUDA_CHECK(cudaMalloc(&ctx.workspace, rounded), op);
-    ctx.workspace_bytes = rounded;
+void* grow(Context& ctx, GrowBuffer& b, std::size_t bytes, std::size_t granule, const char* op) {
+  if (bytes <= b.bytes) return b.p;
+  if (b.p) {
+    FITRUN_CUDA_CHECK(cudaStreamSynchronize(ctx.stream), op);  // in use by queued work
+    FITRUN_CUDA_CHECK(cudaFree(b.p), op);
+    b.p = nullptr;
+    b.bytes = 0;
   }
-  return ctx.workspace;
+  const std::size_t rounded = (bytes + granule - 1) / granule * granule;
+  FITRUN_CUDA_CHECK(cudaMalloc(&b.p, rounded), op);
+  b.bytes = rounded;
+  ++ctx.memory_epoch;
+  return b.p;
+}
+
+void* workspace(Context& ctx, std::size_t bytes, const char* op) {
+  return grow(ctx, ctx.workspace, bytes, std::size_t(1) << 20, op);
 }
 
 void synchronize(Context& ctx, const char* op) {

@@ -21,6 +21,13 @@ void require_device(int index, const char* op);
 /// Makes `index` the calling thread's current device (skips the call when it already is).
 void set_device(int index, const char* op);
 
+/// A grow-only device buffer shared by the ops of a device (never shrinks; reuse is safe
+/// because all work of a device is ordered on its one stream).
+struct GrowBuffer {
+  void* p = nullptr;
+  std::size_t bytes = 0;
+};
+
 struct Context {
   int device = 0;
   cudaStream_t stream = nullptr;       // compute: every op
@@ -28,8 +35,14 @@ struct Context {
   cublasHandle_t blas = nullptr;
   cublasLtHandle_t lt = nullptr;
   cudnnHandle_t dnn = nullptr;  // cudnn_handle() creates it on first use
-  void* workspace = nullptr;
-  std::size_t workspace_bytes = 0;
+  GrowBuffer workspace;
+  // Bumped whenever a GrowBuffer moves: a captured step graph that baked the old address is
+  // stale then (StepGraph::ready()).
+  uint64_t memory_epoch = 0;
+  // StepGraph (step_graph.hpp): the device register holding a replayed step's offset from the
+  // captured one (allocated at the first capture), and whether the stream is being captured.
+  uint64_t* step_offset = nullptr;
+  bool capturing = false;
 };
 
 /// The context of `device`, created on first use; also makes the device current.
@@ -39,8 +52,10 @@ Context& context_of(const Tensor& t, const char* op);
 cudnnHandle_t cudnn_handle(Context& ctx, const char* op);
 /// The device's copy stream, created on first use.
 cudaStream_t copy_stream(Context& ctx, const char* op);
-/// At least `bytes` of device workspace (grows, never shrinks; reuse is safe because all work
-/// of a device is ordered on its one stream).
+/// At least `bytes` of `b`: a larger buffer (`bytes` rounded up to `granule`) when it is too
+/// small, after the work queued on the old one has finished.
+void* grow(Context& ctx, GrowBuffer& b, std::size_t bytes, std::size_t granule, const char* op);
+/// At least `bytes` of the device's shared workspace (whole MiB).
 void* workspace(Context& ctx, std::size_t bytes, const char* op);
 /// Waits for the device's stream (before the host reads results).
 void synchronize(Context& ctx, const char* op);

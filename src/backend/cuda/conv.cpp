@@ -239,25 +239,10 @@ Plan& ready_plan(Context& ctx, cudnnHandle_t h, const Geom& g, Pass pass, const 
 /// of y or dy of a conv run wholly in NCHW.
 enum Slot { kFilter = 0, kFilterGrad = 1, kPadded = 2, kNchwOutput = 3, kSlots = 4 };
 float* filter_buffer(Context& ctx, int slot, int64_t count, const char* op) {
-  struct Buffer {
-    float* p = nullptr;
-    int64_t count = 0;
-  };
-  static thread_local std::vector<Buffer> buffers;  // [device * kSlots + slot]
+  static thread_local std::vector<GrowBuffer> buffers;  // [device * kSlots + slot]
   const size_t i = static_cast<size_t>(ctx.device * kSlots + slot);
   if (buffers.size() <= i) buffers.resize(i + 1);
-  Buffer& b = buffers[i];
-  if (count > b.count) {
-    if (b.p) {
-      synchronize(ctx, op);
-      FITRUN_CUDA_CHECK(cudaFree(b.p), op);
-      b.p = nullptr;
-    }
-    FITRUN_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&b.p), size_t(count) * sizeof(float)),
-                      op);
-    b.count = count;
-  }
-  return b.p;
+  return static_cast<float*>(grow(ctx, buffers[i], size_t(count) * sizeof(float), 256, op));
 }
 
 /// Keras (kh, kw, in/g, out) -> cuDNN KRSC (out, kh, kw, in/g) in the device's filter buffer.

@@ -7,6 +7,7 @@
 #include "backend/cuda/context.hpp"
 #include "backend/cuda/cuda_ops.hpp"
 #include "backend/cuda/kernels.hpp"
+#include "backend/cuda/step_graph.hpp"
 #include "fitrun/error.hpp"
 
 namespace fitrun::cuda {
@@ -124,8 +125,15 @@ __host__ __device__ inline uint64_t mix(uint64_t z) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
+__host__ __device__ inline uint64_t dropout_base(uint64_t seed, uint64_t counter) {
+  return mix(seed ^ mix(counter + 0x632be59bd9b4e019ULL));
+}
+// `step_offset` (non-null in a captured step graph) is added to the counter at run time, so a
+// replay draws that step's masks; otherwise `base` was drawn on the host.
 __global__ void dropout_kernel(const float* x, float* mask, float* y, int64_t n, uint64_t base,
+                               uint64_t seed, uint64_t counter, const uint64_t* step_offset,
                                uint64_t threshold, float keep_scale) {
+  if (step_offset) base = dropout_base(seed, counter + *step_offset);
   FITRUN_GRID_STRIDE(i, n) {
     const uint64_t r = mix(base + static_cast<uint64_t>(i)) >> 40;
     const float m = r >= threshold ? keep_scale : 0.f;
@@ -275,10 +283,9 @@ void dropout_forward(const Tensor& x, float rate, uint64_t seed, uint64_t counte
   Context& ctx = context_of(y, op);
   const float keep_scale = 1.f / (1.f - rate);
   const uint64_t threshold = static_cast<uint64_t>(static_cast<double>(rate) * (1 << 24));
-  const uint64_t base = mix(seed ^ mix(counter + 0x632be59bd9b4e019ULL));
   dropout_kernel<<<blocks_for(n), kThreads, 0, ctx.stream>>>(
-      f32(x, op, "input"), f32(mask, op, "mask"), f32(y, op, "output"), n, base, threshold,
-      keep_scale);
+      f32(x, op, "input"), f32(mask, op, "mask"), f32(y, op, "output"), n,
+      dropout_base(seed, counter), seed, counter, step_register(ctx), threshold, keep_scale);
   FITRUN_CUDA_CHECK_LAUNCH("dropout_kernel", op);
 }
 

@@ -144,13 +144,8 @@ void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
   auto& e = cached_entry<ReorderedPrimitive>(make_key(kConvFwd, g, has_bias, int64_t(act), any), [&] {
     return guarded("conv2d_forward", p.compute, [&] {
       auto pd = forward_pd(g, has_bias, act, any);
-      ReorderedPrimitive r;
-      r.prim.prim = dnnl::convolution_forward(pd);
-      r.prim.args[DNNL_ARG_SRC] = memory(pd.src_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_WEIGHTS] = memory(pd.weights_desc(), engine(), nullptr);
-      if (has_bias) r.prim.args[DNNL_ARG_BIAS] = memory(pd.bias_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_DST] = memory(pd.dst_desc(), engine(), nullptr);
-      reserve_scratchpad(pd.scratchpad_desc(), r.prim);
+      auto r = make_entry<dnnl::convolution_forward>(
+          pd, {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, has_bias ? DNNL_ARG_BIAS : 0, DNNL_ARG_DST});
       r.in0.attach(act_md(g.n, g.ic, g.ih, g.iw), pd.src_desc(), true);
       r.in1.attach(plain_weights_md(g), pd.weights_desc(), true);
       return r;
@@ -180,12 +175,8 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const Conv2DPa
           dnnl::algorithm::convolution_direct, act_md(g.n, g.ic, g.ih, g.iw),
           weights_md(g, any, g.t), act_md(g.n, g.oc, g.oh, g.ow, g.t), strides, dil, pl, pr);
       dnnl::convolution_backward_data::primitive_desc pd(d, default_attr(), engine(), fwd);
-      ReorderedPrimitive r;
-      r.prim.prim = dnnl::convolution_backward_data(pd);
-      r.prim.args[DNNL_ARG_DIFF_DST] = memory(pd.diff_dst_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_WEIGHTS] = memory(pd.weights_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_DIFF_SRC] = memory(pd.diff_src_desc(), engine(), nullptr);
-      reserve_scratchpad(pd.scratchpad_desc(), r.prim);
+      auto r = make_entry<dnnl::convolution_backward_data>(
+          pd, {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC});
       r.in0.attach(act_md(g.n, g.oc, g.oh, g.ow), pd.diff_dst_desc(), true);
       r.in1.attach(plain_weights_md(g), pd.weights_desc(), true);
       return r;
@@ -215,14 +206,9 @@ void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Conv2DPara
                    ? convolution_backward_weights::desc(alg, src, dw, db, ddst, strides, dil, pl, pr)
                    : convolution_backward_weights::desc(alg, src, dw, ddst, strides, dil, pl, pr);
       convolution_backward_weights::primitive_desc pd(d, default_attr(), engine(), fwd);
-      ReorderedPrimitive r;
-      r.prim.prim = convolution_backward_weights(pd);
-      r.prim.args[DNNL_ARG_SRC] = memory(pd.src_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_DIFF_DST] = memory(pd.diff_dst_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_DIFF_WEIGHTS] = memory(pd.diff_weights_desc(), engine(), nullptr);
-      if (has_bias)
-        r.prim.args[DNNL_ARG_DIFF_BIAS] = memory(pd.diff_bias_desc(), engine(), nullptr);
-      reserve_scratchpad(pd.scratchpad_desc(), r.prim);
+      auto r = make_entry<convolution_backward_weights>(
+          pd, {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
+               has_bias ? DNNL_ARG_DIFF_BIAS : 0});
       r.in0.attach(act_md(g.n, g.ic, g.ih, g.iw), pd.src_desc(), true);
       r.in1.attach(act_md(g.n, g.oc, g.oh, g.ow), pd.diff_dst_desc(), true);
       r.out.attach(plain_weights_md(g), pd.diff_weights_desc(), false);

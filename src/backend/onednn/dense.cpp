@@ -91,13 +91,8 @@ void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, Ac
     return guarded("dense_forward", compute, [&] {
       auto pd = forward_pd(n, in, out, has_bias, act, compute);
       const Mds m = mds(n, in, in, out, compute, "dense_forward");
-      ReorderedPrimitive r;
-      r.prim.prim = dnnl::inner_product_forward(pd);
-      r.prim.args[DNNL_ARG_SRC] = memory(pd.src_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_WEIGHTS] = memory(pd.weights_desc(), engine(), nullptr);
-      if (has_bias) r.prim.args[DNNL_ARG_BIAS] = memory(pd.bias_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_DST] = memory(pd.dst_desc(), engine(), nullptr);
-      reserve_scratchpad(pd.scratchpad_desc(), r.prim);
+      auto r = make_entry<dnnl::inner_product_forward>(
+          pd, {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, has_bias ? DNNL_ARG_BIAS : 0, DNNL_ARG_DST});
       r.in0.attach(m.x_f32, pd.src_desc(), true);
       r.in1.attach(m.w_f32, pd.weights_desc(), true);
       return r;
@@ -124,12 +119,8 @@ void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx,
       memory::desc dsrc({n, in}, dt::f32, tag::nc);
       dnnl::inner_product_backward_data::desc d(dsrc, m.w, m.x);
       dnnl::inner_product_backward_data::primitive_desc pd(d, default_attr(), engine(), fwd);
-      ReorderedPrimitive r;
-      r.prim.prim = dnnl::inner_product_backward_data(pd);
-      r.prim.args[DNNL_ARG_DIFF_DST] = memory(pd.diff_dst_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_WEIGHTS] = memory(pd.weights_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_DIFF_SRC] = memory(pd.diff_src_desc(), engine(), nullptr);
-      reserve_scratchpad(pd.scratchpad_desc(), r.prim);
+      auto r = make_entry<dnnl::inner_product_backward_data>(
+          pd, {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC});
       r.in0.attach(m.x_f32, pd.diff_dst_desc(), true);
       r.in1.attach(m.w_f32, pd.weights_desc(), true);
       return r;
@@ -154,14 +145,9 @@ void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, 
                    ? dnnl::inner_product_backward_weights::desc(src.x, src.dw, src.b, ddst.x)
                    : dnnl::inner_product_backward_weights::desc(src.x, src.dw, ddst.x);
       dnnl::inner_product_backward_weights::primitive_desc pd(d, default_attr(), engine(), fwd);
-      ReorderedPrimitive r;
-      r.prim.prim = dnnl::inner_product_backward_weights(pd);
-      r.prim.args[DNNL_ARG_SRC] = memory(pd.src_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_DIFF_DST] = memory(pd.diff_dst_desc(), engine(), nullptr);
-      r.prim.args[DNNL_ARG_DIFF_WEIGHTS] = memory(pd.diff_weights_desc(), engine(), nullptr);
-      if (has_bias)
-        r.prim.args[DNNL_ARG_DIFF_BIAS] = memory(pd.diff_bias_desc(), engine(), nullptr);
-      reserve_scratchpad(pd.scratchpad_desc(), r.prim);
+      auto r = make_entry<dnnl::inner_product_backward_weights>(
+          pd, {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
+               has_bias ? DNNL_ARG_DIFF_BIAS : 0});
       r.in0.attach(src.x_f32, pd.src_desc(), true);
       r.in1.attach(ddst.x_f32, pd.diff_dst_desc(), true);
       r.out.attach(src.w_f32, pd.diff_weights_desc(), false);

@@ -35,6 +35,19 @@ struct ReorderedPrimitive {
   Reordered in0, in1, out;
 };
 
+/// A ReorderedPrimitive holding the primitive of `pd` with a memory for each exec argument in
+/// `args` (0 entries are skipped: an absent bias), handles set at run time, and its scratchpad
+/// reserved. The caller attaches the operand reorders.
+template <class Prim, class PD>
+ReorderedPrimitive make_entry(const PD& pd, std::initializer_list<int> args) {
+  ReorderedPrimitive r;
+  r.prim.prim = Prim(pd);
+  for (int a : args)
+    if (a) r.prim.args[a] = dnnl::memory(pd.query_md(dnnl::query::exec_arg_md, a), engine(), nullptr);
+  reserve_scratchpad(pd.scratchpad_desc(), r.prim);
+  return r;
+}
+
 /// oneDNN's data type for a compute type: f32 or bf16 (float16 is refused, naming `op`).
 dnnl::memory::data_type compute_data_type(ComputeDType compute, const char* op);
 

@@ -19,7 +19,7 @@ struct Args {
   int plain_weights = 0;  // bench_cnn: convolve with Keras' hwio kernels
   int profile = 0;        // > 0: afterwards, that many profiled steps, by layer, on stderr
   std::string device = "cpu";
-  std::string precision = "float32";
+  std::string precision = "float32";  // or "bf16": the mixed_bfloat16 policy
 };
 
 inline Args parse_args(int argc, char** argv, Args a) {
@@ -37,8 +37,11 @@ inline Args parse_args(int argc, char** argv, Args a) {
     else if (!std::strcmp(k, "--profile")) a.profile = v;
   }
   if (a.threads > 0) fitrun::set_num_threads(a.threads);
-  if (a.precision != "float32") {
-    std::fprintf(stderr, "fitrun trains in float32 only for now (got --precision %s)\n",
+  // bf16: every layer made after this computes under mixed_bfloat16, as the peer's autocast.
+  if (a.precision == "bf16") {
+    fitrun::mixed_precision::set_global_policy("mixed_bfloat16");
+  } else if (a.precision != "float32") {
+    std::fprintf(stderr, "fitrun trains in float32 or bf16 (got --precision %s)\n",
                  a.precision.c_str());
     std::exit(2);
   }
@@ -75,8 +78,10 @@ inline void measure(fitrun::Model& model, const std::string& name, fitrun::Shape
   std::vector<double> sorted = rates;
   std::sort(sorted.begin(), sorted.end());
   std::printf("{\"model\": \"%s\", \"framework\": \"fitrun\", \"batch\": %d, \"threads\": %d, "
-              "\"device\": \"%s\", %s\"samples_per_s_median\": %.1f, \"samples_per_s_all\": [",
-              name.c_str(), a.batch, num_threads(), device.to_string().c_str(), extra.c_str(),
+              "\"device\": \"%s\", \"precision\": \"%s\", %s\"samples_per_s_median\": %.1f, "
+              "\"samples_per_s_all\": [",
+              name.c_str(), a.batch, num_threads(), device.to_string().c_str(),
+              a.precision.c_str(), extra.c_str(),
               sorted[sorted.size() / 2]);
   for (size_t i = 0; i < rates.size(); ++i) std::printf("%s%.1f", i ? ", " : "", rates[i]);
   std::printf("]}\n");

@@ -38,9 +38,26 @@ Pass run_pass(Layer& layer, const Tensor& x, const Tensor& dy) {
   return p;
 }
 
+/// A second backward with accumulate_grads (a shared layer's second call) adds the same
+/// gradients again: `once` holds the first pass's, still in the layer.
+void check_accumulates(Layer& layer, const Tensor& x, const Tensor& dy, const Pass& once) {
+  CallContext ctx;
+  const Tensor y = layer_test::forward(layer, {x}, ctx);
+  Tensor dx(x.shape());
+  ctx.accumulate_grads = true;
+  layer.backward(ctx, {&x}, y, dy, {&dx});
+  const auto weights = layer.trainable_weights();
+  for (size_t i = 0; i < weights.size(); ++i) {
+    Tensor twice = once.grads[i].clone();
+    ops::scale(twice, 2.f, twice);
+    INFO("accumulated weight gradient " << i);
+    CHECK(relative_error(weights[i]->grad, twice) <= 1e-6);
+  }
+}
+
 /// Runs `layer` in float32, then the same layer (same weights) under mixed_bfloat16, and
-/// checks every result is within bfloat16's tolerance of float32 and that the output really
-/// was computed in bfloat16 (it differs from float32).
+/// checks every result is within bfloat16's tolerance of float32, that the output really
+/// was computed in bfloat16 (it differs from float32), and that bf16 gradients accumulate.
 void check_close_to_float32(Layer& layer, const Shape& x_shape) {
   const Tensor x = Tensor::normal(x_shape, 0.f, 1.f, 11);
   layer.ensure_built({x_shape});
@@ -57,6 +74,7 @@ void check_close_to_float32(Layer& layer, const Shape& x_shape) {
     INFO("weight gradient " << i);
     CHECK(relative_error(bf16.grads[i], f32.grads[i]) <= 2e-2);
   }
+  check_accumulates(layer, x, dy, bf16);
 }
 }  // namespace
 

@@ -2,6 +2,7 @@
 """Runs a fitrun benchmark and the same model in PyTorch in one run and prints the ratio.
 
     python3 bench/compare.py [--build build] [--threads 2] [--repeats 5] [mlp:128 mlp:32 cnn:64]
+    python3 bench/compare.py --precision bf16 cnn:64 resnet:256      # mixed_bfloat16 vs autocast
     python3 bench/compare.py --device cuda [--precision float32|tf32|bf16] mlp:128 cnn:64 resnet:256
 
 Each side prints one JSON line (median samples/s over repeats of timed steps, after warm-up);
@@ -43,7 +44,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--precision", choices=["float32", "tf32", "bf16"], default="float32",
-                    help="the arithmetic on a GPU, for both sides (see bench/peers/torch_models.py)")
+                    help="the arithmetic, for both sides (see bench/peers/torch_models.py); on the CPU "
+                         "float32 or bf16 (fitrun's mixed_bfloat16, torch's autocast)")
     ap.add_argument("--peer-only", action="store_true", help="run only the PyTorch side")
     args = ap.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
@@ -60,7 +62,9 @@ def main():
         common = ["--batch", batch, "--steps", steps, "--warmup", "20" if gpu else "5",
                   "--repeats", str(args.repeats), "--threads", str(args.threads)]
         if gpu:
-            common += ["--device", "cuda", "--precision", args.precision]
+            common += ["--device", "cuda"]
+        if gpu or args.precision != "float32":
+            common += ["--precision", args.precision]
         ours, theirs = [], []
         for _ in range(args.rounds):
             if not args.peer_only:
@@ -73,7 +77,7 @@ def main():
     print(f"{'model':<6} {'batch':>5} {'samples/s fitrun':>17} {'samples/s torch':>16} {'ratio':>6}")
     for model, batch, f, t, version in rows:
         print(f"{model:<6} {batch:>5} {f:>17.0f} {t:>16.0f} {f / t:>6.2f}")
-    where = f"{args.device}, {args.precision}" if args.device == "cuda" else f"threads={args.threads}"
+    where = f"{args.device}, {args.precision}" if args.device == "cuda" else f"threads={args.threads}, {args.precision}"
     print(f"({where}, torch {rows[0][4] if rows else '?'}, medians of {args.rounds} rounds x {args.repeats} repeats)")
 
 

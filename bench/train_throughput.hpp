@@ -20,7 +20,7 @@ struct Args {
   int profile = 0;        // > 0: afterwards, that many profiled steps, by layer, on stderr
   int jit = 1;            // 0: no CUDA graphs on a GPU (every kernel launched eagerly)
   std::string device = "cpu";
-  std::string precision = "float32";
+  std::string precision = "float32";  // or "bf16": the mixed_bfloat16 policy
 };
 
 inline Args parse_args(int argc, char** argv, Args a) {
@@ -40,11 +40,14 @@ inline Args parse_args(int argc, char** argv, Args a) {
   }
   if (a.threads > 0) fitrun::set_num_threads(a.threads);
   // tf32: float32 weights and activations, TF32 tensor cores in matmuls and convolutions, as
-  // the PyTorch peer's allow_tf32.
+  // the PyTorch peer's allow_tf32. bf16: every layer made after this computes under
+  // mixed_bfloat16, as the peer's autocast.
   if (a.precision == "tf32") {
     fitrun::set_float32_matmul_precision("high");
+  } else if (a.precision == "bf16") {
+    fitrun::mixed_precision::set_global_policy("mixed_bfloat16");
   } else if (a.precision != "float32") {
-    std::fprintf(stderr, "fitrun trains in float32 or tf32 only for now (got --precision %s)\n",
+    std::fprintf(stderr, "fitrun trains in float32, tf32 or bf16 (got --precision %s)\n",
                  a.precision.c_str());
     std::exit(2);
   }
@@ -82,8 +85,10 @@ inline void measure(fitrun::Model& model, const std::string& name, fitrun::Shape
   std::vector<double> sorted = rates;
   std::sort(sorted.begin(), sorted.end());
   std::printf("{\"model\": \"%s\", \"framework\": \"fitrun\", \"batch\": %d, \"threads\": %d, "
-              "\"device\": \"%s\", %s\"samples_per_s_median\": %.1f, \"samples_per_s_all\": [",
-              name.c_str(), a.batch, num_threads(), device.to_string().c_str(), extra.c_str(),
+              "\"device\": \"%s\", \"precision\": \"%s\", %s\"samples_per_s_median\": %.1f, "
+              "\"samples_per_s_all\": [",
+              name.c_str(), a.batch, num_threads(), device.to_string().c_str(),
+              a.precision.c_str(), extra.c_str(),
               sorted[sorted.size() / 2]);
   for (size_t i = 0; i < rates.size(); ++i) std::printf("%s%.1f", i ? ", " : "", rates[i]);
   std::printf("], \"cuda_graph_replays\": %llu}\n",

@@ -41,7 +41,8 @@ struct Plan2D {
   detail::AxisPlan h, w;
   ops::Conv2DParams p;
 };
-Plan2D plan2d(const Shape& in, Size2 k, Size2 s, Size2 d, PadMode m, int64_t groups) {
+Plan2D plan2d(const Shape& in, Size2 k, Size2 s, Size2 d, PadMode m, int64_t groups,
+              ComputeDType compute = ComputeDType::float32) {
   Plan2D r;
   r.h = detail::plan_axis(in[1], k.h, s.h, d.h, m);
   r.w = detail::plan_axis(in[2], k.w, s.w, d.w, m);
@@ -54,6 +55,7 @@ Plan2D plan2d(const Shape& in, Size2 k, Size2 s, Size2 d, PadMode m, int64_t gro
   r.p.pad_left = r.w.before;
   r.p.pad_right = r.w.after;
   r.p.groups = groups;
+  r.p.compute = compute;
   return r;
 }
 
@@ -191,7 +193,8 @@ void Conv2D::build(const std::vector<Shape>& s) {
 
 void Conv2D::forward(CallContext& ctx, const std::vector<const Tensor*>& in, Tensor& y) {
   const auto pl = plan2d(in[0]->shape(), kernel_size_, options_.strides, options_.dilation_rate,
-                         detail::parse_padding(options_.padding, "Conv2D", false), options_.groups);
+                         detail::parse_padding(options_.padding, "Conv2D", false), options_.groups,
+                         compute_dtype());
   conv_act_forward(ctx, *in[0], kernel_->value, bias_ ? bias_->value : Tensor(), pl.p,
                    activation_, y);
 }
@@ -199,7 +202,8 @@ void Conv2D::forward(CallContext& ctx, const std::vector<const Tensor*>& in, Ten
 void Conv2D::backward(CallContext& ctx, const std::vector<const Tensor*>& in, const Tensor& y,
                       const Tensor& dy, const std::vector<Tensor*>& grad_inputs) {
   const auto pl = plan2d(in[0]->shape(), kernel_size_, options_.strides, options_.dilation_rate,
-                         detail::parse_padding(options_.padding, "Conv2D", false), options_.groups);
+                         detail::parse_padding(options_.padding, "Conv2D", false), options_.groups,
+                         compute_dtype());
   const Tensor dpre = pre_activation_grad(ctx, activation_, y, dy);
   conv_grads(ctx, trainable, *in[0], kernel_->value, &kernel_->grad, bias_, pl.p, dpre,
              grad_inputs[0]);
@@ -266,7 +270,8 @@ void Conv1D::build(const std::vector<Shape>& s) {
 }
 
 namespace {
-ops::Conv2DParams conv1d_params(const Shape& x, int64_t k, const Conv1DOptions& o) {
+ops::Conv2DParams conv1d_params(const Shape& x, int64_t k, const Conv1DOptions& o,
+                                ComputeDType compute) {
   const auto a = detail::plan_axis(x[1], k, o.strides, o.dilation_rate,
                                    detail::parse_padding(o.padding, "Conv1D", true));
   ops::Conv2DParams p;
@@ -275,6 +280,7 @@ ops::Conv2DParams conv1d_params(const Shape& x, int64_t k, const Conv1DOptions& 
   p.pad_left = a.before;
   p.pad_right = a.after;
   p.groups = o.groups;
+  p.compute = compute;
   return p;
 }
 }  // namespace
@@ -284,7 +290,7 @@ void Conv1D::forward(CallContext& ctx, const std::vector<const Tensor*>& in, Ten
   const Tensor k = kernel_->value;
   Tensor y4 = y.reshape(as_image(y.shape()));
   conv_act_forward(ctx, in[0]->reshape(as_image(xs)), k.reshape({1, k.dim(0), k.dim(1), k.dim(2)}),
-                   bias_ ? bias_->value : Tensor(), conv1d_params(xs, kernel_size_, options_),
+                   bias_ ? bias_->value : Tensor(), conv1d_params(xs, kernel_size_, options_, compute_dtype()),
                    activation_, y4);
 }
 
@@ -298,7 +304,7 @@ void Conv1D::backward(CallContext& ctx, const std::vector<const Tensor*>& in, co
   Tensor dx;
   if (grad_inputs[0]) dx = grad_inputs[0]->reshape(as_image(xs));
   conv_grads(ctx, trainable, in[0]->reshape(as_image(xs)), kernel_->value.reshape(ks), &dk, bias_,
-             conv1d_params(xs, kernel_size_, options_), dpre, grad_inputs[0] ? &dx : nullptr);
+             conv1d_params(xs, kernel_size_, options_, compute_dtype()), dpre, grad_inputs[0] ? &dx : nullptr);
 }
 
 json Conv1D::get_config() const {
@@ -365,7 +371,8 @@ Shape grouped_view(const Tensor& k) { return Shape{k.dim(0), k.dim(1), 1, k.dim(
 void DepthwiseConv2D::forward(CallContext& ctx, const std::vector<const Tensor*>& in, Tensor& y) {
   const int64_t c = in[0]->dim(3);
   const auto pl = plan2d(in[0]->shape(), kernel_size_, options_.strides, options_.dilation_rate,
-                         detail::parse_padding(options_.padding, "DepthwiseConv2D", false), c);
+                         detail::parse_padding(options_.padding, "DepthwiseConv2D", false), c,
+                         compute_dtype());
   conv_act_forward(ctx, *in[0], kernel_->value.reshape(grouped_view(kernel_->value)),
                    bias_ ? bias_->value : Tensor(), pl.p, activation_, y);
 }
@@ -375,7 +382,8 @@ void DepthwiseConv2D::backward(CallContext& ctx, const std::vector<const Tensor*
                                const std::vector<Tensor*>& grad_inputs) {
   const int64_t c = in[0]->dim(3);
   const auto pl = plan2d(in[0]->shape(), kernel_size_, options_.strides, options_.dilation_rate,
-                         detail::parse_padding(options_.padding, "DepthwiseConv2D", false), c);
+                         detail::parse_padding(options_.padding, "DepthwiseConv2D", false), c,
+                         compute_dtype());
   const Shape ks = grouped_view(kernel_->value);
   const Tensor dpre = pre_activation_grad(ctx, activation_, y, dy);
   Tensor dk = kernel_->grad.reshape(ks);
@@ -434,13 +442,14 @@ void SeparableConv2D::forward(CallContext& ctx, const std::vector<const Tensor*>
   const Tensor& x = *in[0];
   const int64_t c = x.dim(3);
   const auto pl = plan2d(x.shape(), kernel_size_, options_.strides, options_.dilation_rate,
-                         detail::parse_padding(options_.padding, "SeparableConv2D", false), c);
+                         detail::parse_padding(options_.padding, "SeparableConv2D", false), c,
+                         compute_dtype());
   Tensor mid = ctx.scratch(2, nhwc(y.dim(0), y.dim(1), y.dim(2), depthwise_->value.dim(2) *
                                                                     depthwise_->value.dim(3)));
   ops::conv2d_forward(x, depthwise_->value.reshape(grouped_view(depthwise_->value)), Tensor(),
                       pl.p, ActivationFn::linear, mid);
   conv_act_forward(ctx, mid, pointwise_->value, bias_ ? bias_->value : Tensor(),
-                   ops::Conv2DParams{}, activation_, y);
+                   ops::Conv2DParams{.compute = compute_dtype()}, activation_, y);
 }
 
 void SeparableConv2D::backward(CallContext& ctx, const std::vector<const Tensor*>& in,
@@ -449,13 +458,14 @@ void SeparableConv2D::backward(CallContext& ctx, const std::vector<const Tensor*
   const Tensor& x = *in[0];
   const int64_t c = x.dim(3);
   const auto pl = plan2d(x.shape(), kernel_size_, options_.strides, options_.dilation_rate,
-                         detail::parse_padding(options_.padding, "SeparableConv2D", false), c);
+                         detail::parse_padding(options_.padding, "SeparableConv2D", false), c,
+                         compute_dtype());
   const Shape mid_shape =
       nhwc(y.dim(0), y.dim(1), y.dim(2), depthwise_->value.dim(2) * depthwise_->value.dim(3));
   Tensor dmid = ctx.scratch(3, mid_shape);
   const Tensor mid = ctx.scratch(2, mid_shape);
   const Tensor dpre = pre_activation_grad(ctx, activation_, y, dy);
-  conv_grads(ctx, trainable, mid, pointwise_->value, &pointwise_->grad, bias_, ops::Conv2DParams{},
+  conv_grads(ctx, trainable, mid, pointwise_->value, &pointwise_->grad, bias_, ops::Conv2DParams{.compute = compute_dtype()},
              dpre, &dmid);
   const Shape ks = grouped_view(depthwise_->value);
   Tensor dk = depthwise_->grad.reshape(ks);
@@ -542,8 +552,10 @@ void Conv2DTranspose::build(const std::vector<Shape>& s) {
 }
 
 namespace {
-ops::Conv2DParams transpose_params(const Shape& x, const Shape& y, Size2 k, const ConvOptions& o) {
+ops::Conv2DParams transpose_params(const Shape& x, const Shape& y, Size2 k, const ConvOptions& o,
+                                   ComputeDType compute) {
   ops::Conv2DParams p;
+  p.compute = compute;
   p.stride_h = o.strides.h;
   p.stride_w = o.strides.w;
   p.dilation_h = o.dilation_rate.h;
@@ -555,7 +567,7 @@ ops::Conv2DParams transpose_params(const Shape& x, const Shape& y, Size2 k, cons
 }  // namespace
 
 void Conv2DTranspose::forward(CallContext& ctx, const std::vector<const Tensor*>& in, Tensor& y) {
-  const auto p = transpose_params(in[0]->shape(), y.shape(), kernel_size_, options_);
+  const auto p = transpose_params(in[0]->shape(), y.shape(), kernel_size_, options_, compute_dtype());
   // The pre-activation goes into y itself when the activation's backward needs only y.
   const bool in_place = ops::conv_fusable(activation_);
   Tensor pre = in_place ? y : ctx.scratch(0, y.shape());
@@ -567,7 +579,7 @@ void Conv2DTranspose::forward(CallContext& ctx, const std::vector<const Tensor*>
 void Conv2DTranspose::backward(CallContext& ctx, const std::vector<const Tensor*>& in,
                                const Tensor& y, const Tensor& dy,
                                const std::vector<Tensor*>& grad_inputs) {
-  const auto p = transpose_params(in[0]->shape(), y.shape(), kernel_size_, options_);
+  const auto p = transpose_params(in[0]->shape(), y.shape(), kernel_size_, options_, compute_dtype());
   const Tensor dpre = pre_activation_grad(ctx, activation_, y, dy);
   if (trainable) {
     if (bias_) ops::sum_rows(dpre, bias_->grad, ctx.accumulate_grads);

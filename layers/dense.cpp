@@ -47,12 +47,12 @@ void Dense::forward(CallContext& ctx, const std::vector<const Tensor*>& inputs, 
   const Tensor& x = *inputs[0];
   const Tensor bias = bias_ ? bias_->value : Tensor();
   if (ops::dense_fusable(activation_)) {
-    ops::dense_forward(x, kernel_->value, bias, activation_, y);
+    ops::dense_forward(x, kernel_->value, bias, activation_, y, compute_dtype());
     return;
   }
   // The pre-activation is kept for the backward pass of activations that need their input.
   Tensor& pre = ctx.scratch(0, y.shape());
-  ops::dense_forward(x, kernel_->value, bias, ActivationFn::linear, pre);
+  ops::dense_forward(x, kernel_->value, bias, ActivationFn::linear, pre, compute_dtype());
   ops::activation_forward(activation_, kLeakySlope, pre, y);
 }
 
@@ -68,9 +68,9 @@ void Dense::backward(CallContext& ctx, const std::vector<const Tensor*>& inputs,
   if (trainable) {
     Tensor no_bias;
     ops::dense_backward_weights(*inputs[0], *dpre, kernel_->grad, bias_ ? bias_->grad : no_bias,
-                                ctx.accumulate_grads);
+                                ctx.accumulate_grads, compute_dtype());
   }
-  if (grad_inputs[0]) ops::dense_backward_data(*dpre, kernel_->value, *grad_inputs[0]);
+  if (grad_inputs[0]) ops::dense_backward_data(*dpre, kernel_->value, *grad_inputs[0], compute_dtype());
 }
 
 json Dense::get_config() const {

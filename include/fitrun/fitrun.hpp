@@ -63,6 +63,7 @@
 #include "fitrun/layers/time_distributed.hpp"
 #include "fitrun/losses/loss.hpp"
 #include "fitrun/metrics/metric.hpp"
+#include "fitrun/mixed_precision.hpp"
 #include "fitrun/model.hpp"
 #include "fitrun/notebook.hpp"
 #include "fitrun/ops.hpp"

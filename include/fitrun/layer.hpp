@@ -20,6 +20,7 @@
 #include "fitrun/json.hpp"
 #include "fitrun/keras_tensor.hpp"
 #include "fitrun/initializers.hpp"
+#include "fitrun/mixed_precision.hpp"
 #include "fitrun/ref.hpp"
 #include "fitrun/regularizers.hpp"
 #include "fitrun/shape.hpp"
@@ -123,6 +124,12 @@ class Layer : public std::enable_shared_from_this<Layer> {
   /// projections) override it; empty groups stand for sub-objects without variables.
   virtual std::vector<WeightGroup> weight_tree() const;
   bool trainable = true;
+  /// Keras' dtype policy, taken from mixed_precision::global_policy() when the layer is made.
+  /// Variables are always float32; under "mixed_bfloat16" Dense and the convolution layers
+  /// multiply in bfloat16 (compute_dtype()), every other layer computes in float32.
+  const mixed_precision::DTypePolicy& dtype_policy() const { return dtype_policy_; }
+  void set_dtype_policy(const mixed_precision::DTypePolicy& policy) { dtype_policy_ = policy; }
+  ComputeDType compute_dtype() const { return dtype_policy_.compute(); }
   /// Keras' activity_regularizer: a penalty on this layer's output added to the loss, as
   /// Keras 3 adds it (not divided by the batch size, unlike tf.keras 2). May be null.
   RegularizerRef activity_regularizer;
@@ -249,6 +256,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
   bool built_ = false;
   int call_count_ = 0;
   uint64_t seed_ = 0;
+  mixed_precision::DTypePolicy dtype_policy_ = mixed_precision::global_policy();
 };
 
 using LayerPtr = std::shared_ptr<Layer>;
@@ -261,6 +269,11 @@ class LayerOf : public Layer {
   using Layer::Layer;
   std::shared_ptr<Layer> take() && override {
     return std::make_shared<Derived>(std::move(static_cast<Derived&>(*this)));
+  }
+  /// Keras' per-layer dtype argument on a temporary: Dense(10).with_dtype_policy("float32").
+  Derived&& with_dtype_policy(const mixed_precision::DTypePolicy& policy) && {
+    set_dtype_policy(policy);
+    return std::move(static_cast<Derived&>(*this));
   }
 };
 

@@ -15,17 +15,27 @@
 namespace fitrun::ops {
 
 // ---- dense: y = act(x·W + b), W in Keras layout (in, out) ----
+// `compute`: the type the product multiplies in (a layer's policy, see mixed_precision.hpp).
+// Tensors are float32 either way; with bfloat16 the inputs are rounded to bfloat16 into
+// buffers the cached primitive owns, products accumulate in float32 and outputs are float32.
+// A device that cannot multiply in that type throws BackendError naming the op and the type
+// (compute_supported says beforehand).
 /// x (N, in), kernel (in, out), bias (out) or undefined, y (N, out). `act` must be fusable
 /// (see dense_fusable); other activations are applied by the caller with activation_forward.
 void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, ActivationFn act,
-                   Tensor& y);
+                   Tensor& y, ComputeDType compute = ComputeDType::float32);
 /// Activations that dense_forward fuses and whose backward needs only the output.
 bool dense_fusable(ActivationFn act);
 /// dx = dy·Wᵀ
-void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx);
+void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx,
+                         ComputeDType compute = ComputeDType::float32);
 /// dW = xᵀ·dy, db = Σ dy (db may be undefined).
 void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, Tensor& dbias,
-                            bool accumulate);
+                            bool accumulate, ComputeDType compute = ComputeDType::float32);
+/// Whether dense and convolution ops can multiply in `compute` on `device` (float32: always;
+/// bfloat16 on the CPU: when oneDNN has a bfloat16 inner product for this CPU, which it asks
+/// once; float16: not yet anywhere).
+bool compute_supported(ComputeDType compute, const Device& device);
 
 // ---- batched matrix products (attention) ----
 /// c[i] = alpha · op(a[i]) · op(b[i]) for each i of the leading (batch) axis, where op
@@ -177,6 +187,8 @@ struct Conv2DParams {
   int64_t dilation_h = 1, dilation_w = 1;  // Keras dilation_rate (1 = none)
   int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
   int64_t groups = 1;
+  /// The type the convolution multiplies in, as dense_forward's `compute`.
+  ComputeDType compute = ComputeDType::float32;
 };
 /// y = act(conv(x, kernel) + bias). x (N, H, W, C), kernel in Keras layout
 /// (kh, kw, C/groups, OC), bias (OC) or undefined, y (N, OH, OW, OC). `act` must be fusable

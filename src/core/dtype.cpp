@@ -20,4 +20,13 @@ std::string dtype_name(DType t) {
   return "?";
 }
 
+std::string compute_dtype_name(ComputeDType t) {
+  switch (t) {
+    case ComputeDType::float32: return "float32";
+    case ComputeDType::bfloat16: return "bfloat16";
+    case ComputeDType::float16: return "float16";
+  }
+  return "?";
+}
+
 }  // namespace fitrun

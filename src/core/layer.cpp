@@ -101,7 +101,7 @@ int64_t Layer::count_params() const {
 }
 
 json Layer::get_config() const {
-  json c = {{"name", name()}, {"trainable", trainable}, {"dtype", io::dtype_policy("float32")}};
+  json c = {{"name", name()}, {"trainable", trainable}, {"dtype", io::dtype_policy(dtype_policy_.name())}};
   // Keras 3 writes the key only when set.
   if (activity_regularizer) c["activity_regularizer"] = regularizers::serialize(*activity_regularizer);
   return c;

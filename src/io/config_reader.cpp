@@ -343,9 +343,11 @@ void ConfigReader::finish_layer(Layer& layer) const {
   layer.trainable = boolean("trainable", true);
   if (const json* d = find("dtype")) {
     const std::string dtype = dtype_from_config(*d, path("dtype"));
-    if (dtype != "float32")
-      fail("dtype", "layer \"" + layer.name() + "\" (" + layer.class_name() +
-                        "): only float32 layers are supported, got \"" + dtype + "\"");
+    try {
+      layer.set_dtype_policy(mixed_precision::DTypePolicy(dtype));
+    } catch (const ConfigError& e) {
+      fail("dtype", "layer \"" + layer.name() + "\" (" + layer.class_name() + "): " + e.what());
+    }
   }
   layer.activity_regularizer = regularizer("activity_regularizer");
   find("name");

@@ -71,26 +71,48 @@ class Devices {
 }  // namespace
 
 // ---- ops with a GPU implementation ----
+namespace {
+/// GPU dense/conv ops in float32 only so far: other compute types are an error naming the op.
+void require_gpu_float32(const char* op, ComputeDType compute) {
+  if (compute != ComputeDType::float32)
+    throw BackendError(std::string(op) + ": " + compute_dtype_name(compute) +
+                       " compute (mixed precision) is not implemented on CUDA devices yet");
+}
+}  // namespace
+
 void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, ActivationFn act,
-                   Tensor& y) {
-  if (Devices("dense_forward", {&x, &kernel, &bias, &y}).gpu())
+                   Tensor& y, ComputeDType compute) {
+  if (Devices("dense_forward", {&x, &kernel, &bias, &y}).gpu()) {
+    require_gpu_float32("dense_forward", compute);
     return FITRUN_GPU(dense_forward(x, kernel, bias, act, y));
-  cpu::dense_forward(x, kernel, bias, act, y);
+  }
+  cpu::dense_forward(x, kernel, bias, act, y, compute);
 }
 
 bool dense_fusable(ActivationFn act) { return cpu::dense_fusable(act); }  // same set on GPUs
 
-void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx) {
-  if (Devices("dense_backward_data", {&dy, &kernel, &dx}).gpu())
+void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx,
+                         ComputeDType compute) {
+  if (Devices("dense_backward_data", {&dy, &kernel, &dx}).gpu()) {
+    require_gpu_float32("dense_backward_data", compute);
     return FITRUN_GPU(dense_backward_data(dy, kernel, dx));
-  cpu::dense_backward_data(dy, kernel, dx);
+  }
+  cpu::dense_backward_data(dy, kernel, dx, compute);
 }
 
 void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, Tensor& dbias,
-                            bool accumulate) {
-  if (Devices("dense_backward_weights", {&x, &dy, &dkernel, &dbias}).gpu())
+                            bool accumulate, ComputeDType compute) {
+  if (Devices("dense_backward_weights", {&x, &dy, &dkernel, &dbias}).gpu()) {
+    require_gpu_float32("dense_backward_weights", compute);
     return FITRUN_GPU(dense_backward_weights(x, dy, dkernel, dbias, accumulate));
-  cpu::dense_backward_weights(x, dy, dkernel, dbias, accumulate);
+  }
+  cpu::dense_backward_weights(x, dy, dkernel, dbias, accumulate, compute);
+}
+
+bool compute_supported(ComputeDType compute, const Device& device) {
+  if (compute == ComputeDType::float32) return true;
+  if (device.is_cuda() || compute == ComputeDType::float16) return false;
+  return cpu::bfloat16_supported();
 }
 
 void activation_forward(ActivationFn act, float alpha, const Tensor& x, Tensor& y) {
@@ -286,8 +308,10 @@ void gather_rows(const Tensor& src, const int64_t* index, int64_t count, Tensor&
 
 void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
                     const Conv2DParams& p, ActivationFn act, Tensor& y) {
-  if (Devices("conv2d_forward", {&x, &kernel, &bias, &y}).gpu())
+  if (Devices("conv2d_forward", {&x, &kernel, &bias, &y}).gpu()) {
+    require_gpu_float32("conv2d_forward", p.compute);
     return FITRUN_GPU(conv2d_forward(x, kernel, bias, p, act, y));
+  }
   cpu::conv2d_forward(x, kernel, bias, p, act, y);
 }
 
@@ -295,15 +319,19 @@ bool conv_fusable(ActivationFn act) { return cpu::conv_fusable(act); }
 
 void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const Conv2DParams& p,
                           Tensor& dx) {
-  if (Devices("conv2d_backward_data", {&dy, &kernel, &dx}).gpu())
+  if (Devices("conv2d_backward_data", {&dy, &kernel, &dx}).gpu()) {
+    require_gpu_float32("conv2d_backward_data", p.compute);
     return FITRUN_GPU(conv2d_backward_data(dy, kernel, p, dx));
+  }
   cpu::conv2d_backward_data(dy, kernel, p, dx);
 }
 
 void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Conv2DParams& p,
                              Tensor& dkernel, Tensor& dbias, bool accumulate) {
-  if (Devices("conv2d_backward_weights", {&x, &dy, &dkernel, &dbias}).gpu())
+  if (Devices("conv2d_backward_weights", {&x, &dy, &dkernel, &dbias}).gpu()) {
+    require_gpu_float32("conv2d_backward_weights", p.compute);
     return FITRUN_GPU(conv2d_backward_weights(x, dy, p, dkernel, dbias, accumulate));
+  }
   cpu::conv2d_backward_weights(x, dy, p, dkernel, dbias, accumulate);
 }
 

@@ -59,6 +59,16 @@ Primitive& cached(const Key& key, F&& make) {
   return cache.emplace(key, make()).first->second;
 }
 
+/// The same for cache entries of another type (a primitive with its operand reorders): one
+/// cache per entry type and thread.
+template <class Entry, class F>
+Entry& cached_entry(const Key& key, F&& make) {
+  static thread_local std::unordered_map<Key, Entry, KeyHash> cache;
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  return cache.emplace(key, make()).first->second;
+}
+
 /// Attributes every fitrun primitive uses: user-managed scratchpad.
 dnnl::primitive_attr default_attr();
 /// Registers the scratchpad size a primitive needs (grows the shared buffer).

@@ -9,12 +9,17 @@
 // in oneDNN's layout and reordered back into the Keras-layout gradient the optimizer updates.
 // Reorders of conv kernels cost microseconds. FITRUN_CONV_PLAIN_WEIGHTS=1 forces the plain
 // hwio path (kept correct, used to measure the difference; also ops::set_conv_plain_weights).
+//
+// bfloat16 (Conv2DParams::compute, the mixed_bfloat16 policy): the source, output gradient and
+// kernel are reordered into bfloat16 buffers the cached primitive owns (activations stay nhwc,
+// the kernel goes to oneDNN's layout); outputs, gradients and bias stay float32.
 #include <cstdlib>
 #include <cstring>
 
 #include "backend/onednn/context.hpp"
 #include "backend/onednn/eltwise_map.hpp"
 #include "backend/onednn/cpu_ops.hpp"
+#include "backend/onednn/reordered.hpp"
 
 namespace fitrun::cpu {
 
@@ -24,9 +29,10 @@ using dnnl::memory;
 namespace {
 enum Op { kConvFwd = 300, kConvBwdData, kConvBwdWeights };
 
-/// Every size of one convolution.
+/// Every size of one convolution and the type it multiplies in.
 struct Geom {
   int64_t n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, g;
+  dt t;  // f32 or bf16: sources, weights and output gradients as the primitive reads them
 };
 
 [[noreturn]] void conv_error(const char* op, const std::string& what) {
@@ -40,7 +46,7 @@ Geom geometry(const Shape& x, const Shape& k, const Shape& y, const Conv2DParams
                        " and output " + y.to_string());
   Geom g{x[0], x[1], x[2], x[3], y[1], y[2], y[3], k[0], k[1], p.stride_h, p.stride_w,
          p.dilation_h, p.dilation_w, p.pad_top, p.pad_bottom, p.pad_left, p.pad_right,
-         p.groups};
+         p.groups, compute_data_type(p.compute, op)};
   if (g.g < 1 || g.ic % g.g || g.oc % g.g || k[2] * g.g != g.ic || k[3] != g.oc || y[0] != x[0])
     conv_error(op, "input " + x.to_string() + ", kernel " + k.to_string() + " and output " +
                        y.to_string() + " do not match with groups=" + std::to_string(g.g));
@@ -58,14 +64,16 @@ memory::dims weights_dims(const Geom& g) {
   if (g.g == 1) return {g.oc, g.ic, g.kh, g.kw};
   return {g.g, g.oc / g.g, g.ic / g.g, g.kh, g.kw};
 }
-memory::desc plain_weights_md(const Geom& g) {
-  return memory::desc(weights_dims(g), dt::f32, g.g == 1 ? tag::hwio : tag::hwigo);
+/// The Keras kernel (or its gradient) in data type `t`.
+memory::desc plain_weights_md(const Geom& g, dt t = dt::f32) {
+  return memory::desc(weights_dims(g), t, g.g == 1 ? tag::hwio : tag::hwigo);
 }
-memory::desc weights_md(const Geom& g, bool any) {
-  return any ? memory::desc(weights_dims(g), dt::f32, tag::any) : plain_weights_md(g);
+/// Weights as the primitive reads them (g.t), or their gradient as it writes it (f32).
+memory::desc weights_md(const Geom& g, bool any, dt t) {
+  return any ? memory::desc(weights_dims(g), t, tag::any) : plain_weights_md(g, t);
 }
-memory::desc act_md(int64_t n, int64_t c, int64_t h, int64_t w) {
-  return memory::desc({n, c, h, w}, dt::f32, tag::nhwc);
+memory::desc act_md(int64_t n, int64_t c, int64_t h, int64_t w, dt t = dt::f32) {
+  return memory::desc({n, c, h, w}, t, tag::nhwc);
 }
 
 bool& plain_weights() {
@@ -80,7 +88,8 @@ bool any_weights() { return !plain_weights(); }
 Key make_key(int op, const Geom& g, int64_t a, int64_t b, bool any) {
   Key k(op, {});
   const int64_t vals[] = {g.n,  g.ih, g.iw, g.ic, g.oh, g.ow, g.oc, g.kh, g.kw, g.sh, g.sw,
-                          g.dh, g.dw, g.pt, g.pb, g.pl, g.pr, g.g,  a,    b,    any};
+                          g.dh, g.dw, g.pt, g.pb, g.pl, g.pr, g.g,  a,    b,    any,
+                          int64_t(g.t)};
   static_assert(sizeof(vals) / sizeof(vals[0]) < std::tuple_size<decltype(k.v)>::value);
   for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); ++i) k.v[i + 1] = vals[i];
   return k;
@@ -88,8 +97,8 @@ Key make_key(int op, const Geom& g, int64_t a, int64_t b, bool any) {
 
 dnnl::convolution_forward::primitive_desc forward_pd(const Geom& g, bool bias, ActivationFn act,
                                                      bool any) {
-  const memory::desc src = act_md(g.n, g.ic, g.ih, g.iw), dst = act_md(g.n, g.oc, g.oh, g.ow);
-  const memory::desc w = weights_md(g, any), b({g.oc}, dt::f32, tag::x);
+  const memory::desc src = act_md(g.n, g.ic, g.ih, g.iw, g.t), dst = act_md(g.n, g.oc, g.oh, g.ow);
+  const memory::desc w = weights_md(g, any, g.t), b({g.oc}, dt::f32, tag::x);
   const memory::dims strides{g.sh, g.sw}, dil{g.dh - 1, g.dw - 1}, pl{g.pt, g.pl},
       pr{g.pb, g.pr};
   using dnnl::convolution_forward;
@@ -105,46 +114,6 @@ dnnl::convolution_forward::primitive_desc forward_pd(const Geom& g, bool bias, A
     attr.set_post_ops(po);
   }
   return convolution_forward::primitive_desc(d, attr, engine());
-}
-
-/// A cached convolution primitive with, when oneDNN wants its own weights layout, the reorder
-/// between the Keras kernel and that layout and the buffer in that layout.
-struct ConvEntry {
-  Primitive conv;
-  bool reorder_weights = false;
-  Primitive reorder;
-  memory blocked;  // the weights (or weight gradient) in oneDNN's layout
-};
-
-std::unordered_map<Key, ConvEntry, KeyHash>& conv_cache() {
-  static thread_local std::unordered_map<Key, ConvEntry, KeyHash> cache;
-  return cache;
-}
-
-template <class F>
-ConvEntry& conv_cached(const Key& key, F&& make) {
-  auto& cache = conv_cache();
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  return cache.emplace(key, make()).first->second;
-}
-
-/// Adds a reorder plain -> `wanted` (to_blocked) or `wanted` -> plain to `e` when the layouts
-/// differ; the blocked side is a buffer owned by the entry.
-void attach_reorder(ConvEntry& e, const memory::desc& plain, const memory::desc& wanted,
-                    bool to_blocked) {
-  if (wanted == plain) return;
-  e.reorder_weights = true;
-  e.blocked = memory(wanted, engine());
-  const memory::desc& from = to_blocked ? plain : wanted;
-  const memory::desc& to = to_blocked ? wanted : plain;
-  dnnl::reorder::primitive_desc pd(engine(), from, engine(), to, default_attr());
-  e.reorder.prim = dnnl::reorder(pd);
-  e.reorder.args[DNNL_ARG_FROM] =
-      to_blocked ? memory(from, engine(), nullptr) : memory(from, engine(), e.blocked.get_data_handle());
-  e.reorder.args[DNNL_ARG_TO] =
-      to_blocked ? memory(to, engine(), e.blocked.get_data_handle()) : memory(to, engine(), nullptr);
-  reserve_scratchpad(pd.scratchpad_desc(), e.reorder);
 }
 
 /// Temporaries for accumulating weight gradients (shared layers), grown as needed.
@@ -172,30 +141,23 @@ void conv2d_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias,
   const bool has_bias = bias.defined(), any = any_weights();
   if (!conv_fusable(act))
     throw Error("conv2d_forward: activation " + activation_name(act) + " cannot be fused");
-  ConvEntry& e = conv_cached(make_key(kConvFwd, g, has_bias, int64_t(act), any), [&] {
-    return guarded("conv2d_forward", [&] {
+  auto& e = cached_entry<ReorderedPrimitive>(make_key(kConvFwd, g, has_bias, int64_t(act), any), [&] {
+    return guarded("conv2d_forward", p.compute, [&] {
       auto pd = forward_pd(g, has_bias, act, any);
-      ConvEntry r;
-      r.conv.prim = dnnl::convolution_forward(pd);
-      r.conv.args[DNNL_ARG_SRC] = memory(pd.src_desc(), engine(), nullptr);
-      r.conv.args[DNNL_ARG_WEIGHTS] = memory(pd.weights_desc(), engine(), nullptr);
-      if (has_bias) r.conv.args[DNNL_ARG_BIAS] = memory(pd.bias_desc(), engine(), nullptr);
-      r.conv.args[DNNL_ARG_DST] = memory(pd.dst_desc(), engine(), nullptr);
-      reserve_scratchpad(pd.scratchpad_desc(), r.conv);
-      attach_reorder(r, plain_weights_md(g), pd.weights_desc(), true);
+      auto r = make_entry<dnnl::convolution_forward>(
+          pd, {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, has_bias ? DNNL_ARG_BIAS : 0, DNNL_ARG_DST});
+      r.in0.attach(act_md(g.n, g.ic, g.ih, g.iw), pd.src_desc(), true);
+      r.in1.attach(plain_weights_md(g), pd.weights_desc(), true);
       return r;
     });
   });
-  const void* w = kernel.raw();
-  if (e.reorder_weights) {
-    e.reorder.run({{DNNL_ARG_FROM, kernel.raw()}});
-    w = e.blocked.get_data_handle();
-  }
+  const void* src = e.in0.in(x.raw());
+  const void* w = e.in1.in(kernel.raw());
   if (has_bias) {
-    e.conv.run({{DNNL_ARG_SRC, x.raw()}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias.raw()},
+    e.prim.run({{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias.raw()},
                 {DNNL_ARG_DST, y.raw()}});
   } else {
-    e.conv.run({{DNNL_ARG_SRC, x.raw()}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y.raw()}});
+    e.prim.run({{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y.raw()}});
   }
 }
 
@@ -204,31 +166,24 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& kernel, const Conv2DPa
   check_cpu_f32(dy, "conv2d_backward_data", "output gradient");
   const Geom g = geometry(dx.shape(), kernel.shape(), dy.shape(), p, "conv2d_backward_data");
   const bool any = any_weights();
-  ConvEntry& e = conv_cached(make_key(kConvBwdData, g, 0, 0, any), [&] {
-    return guarded("conv2d_backward_data", [&] {
+  auto& e = cached_entry<ReorderedPrimitive>(make_key(kConvBwdData, g, 0, 0, any), [&] {
+    return guarded("conv2d_backward_data", p.compute, [&] {
       auto fwd = forward_pd(g, false, ActivationFn::linear, any);
       const memory::dims strides{g.sh, g.sw}, dil{g.dh - 1, g.dw - 1}, pl{g.pt, g.pl},
           pr{g.pb, g.pr};
-      dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct,
-                                              act_md(g.n, g.ic, g.ih, g.iw), weights_md(g, any),
-                                              act_md(g.n, g.oc, g.oh, g.ow), strides, dil, pl, pr);
+      dnnl::convolution_backward_data::desc d(
+          dnnl::algorithm::convolution_direct, act_md(g.n, g.ic, g.ih, g.iw),
+          weights_md(g, any, g.t), act_md(g.n, g.oc, g.oh, g.ow, g.t), strides, dil, pl, pr);
       dnnl::convolution_backward_data::primitive_desc pd(d, default_attr(), engine(), fwd);
-      ConvEntry r;
-      r.conv.prim = dnnl::convolution_backward_data(pd);
-      r.conv.args[DNNL_ARG_DIFF_DST] = memory(pd.diff_dst_desc(), engine(), nullptr);
-      r.conv.args[DNNL_ARG_WEIGHTS] = memory(pd.weights_desc(), engine(), nullptr);
-      r.conv.args[DNNL_ARG_DIFF_SRC] = memory(pd.diff_src_desc(), engine(), nullptr);
-      reserve_scratchpad(pd.scratchpad_desc(), r.conv);
-      attach_reorder(r, plain_weights_md(g), pd.weights_desc(), true);
+      auto r = make_entry<dnnl::convolution_backward_data>(
+          pd, {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC});
+      r.in0.attach(act_md(g.n, g.oc, g.oh, g.ow), pd.diff_dst_desc(), true);
+      r.in1.attach(plain_weights_md(g), pd.weights_desc(), true);
       return r;
     });
   });
-  const void* w = kernel.raw();
-  if (e.reorder_weights) {
-    e.reorder.run({{DNNL_ARG_FROM, kernel.raw()}});
-    w = e.blocked.get_data_handle();
-  }
-  e.conv.run({{DNNL_ARG_DIFF_DST, dy.raw()}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx.raw()}});
+  e.prim.run({{DNNL_ARG_DIFF_DST, e.in0.in(dy.raw())}, {DNNL_ARG_WEIGHTS, e.in1.in(kernel.raw())},
+              {DNNL_ARG_DIFF_SRC, dx.raw()}});
 }
 
 void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Conv2DParams& p,
@@ -237,43 +192,43 @@ void conv2d_backward_weights(const Tensor& x, const Tensor& dy, const Conv2DPara
   check_cpu_f32(dy, "conv2d_backward_weights", "output gradient");
   const Geom g = geometry(x.shape(), dkernel.shape(), dy.shape(), p, "conv2d_backward_weights");
   const bool has_bias = dbias.defined(), any = any_weights();
-  ConvEntry& e = conv_cached(make_key(kConvBwdWeights, g, has_bias, 0, any), [&] {
-    return guarded("conv2d_backward_weights", [&] {
+  auto& e = cached_entry<ReorderedPrimitive>(make_key(kConvBwdWeights, g, has_bias, 0, any), [&] {
+    return guarded("conv2d_backward_weights", p.compute, [&] {
       auto fwd = forward_pd(g, has_bias, ActivationFn::linear, any);
       const memory::dims strides{g.sh, g.sw}, dil{g.dh - 1, g.dw - 1}, pl{g.pt, g.pl},
           pr{g.pb, g.pr};
-      const memory::desc src = act_md(g.n, g.ic, g.ih, g.iw), ddst = act_md(g.n, g.oc, g.oh, g.ow);
-      const memory::desc dw = weights_md(g, any), db({g.oc}, dt::f32, tag::x);
+      const memory::desc src = act_md(g.n, g.ic, g.ih, g.iw, g.t),
+                         ddst = act_md(g.n, g.oc, g.oh, g.ow, g.t);
+      const memory::desc dw = weights_md(g, any, dt::f32), db({g.oc}, dt::f32, tag::x);
       using dnnl::convolution_backward_weights;
       const auto alg = dnnl::algorithm::convolution_direct;
       auto d = has_bias
                    ? convolution_backward_weights::desc(alg, src, dw, db, ddst, strides, dil, pl, pr)
                    : convolution_backward_weights::desc(alg, src, dw, ddst, strides, dil, pl, pr);
       convolution_backward_weights::primitive_desc pd(d, default_attr(), engine(), fwd);
-      ConvEntry r;
-      r.conv.prim = convolution_backward_weights(pd);
-      r.conv.args[DNNL_ARG_SRC] = memory(pd.src_desc(), engine(), nullptr);
-      r.conv.args[DNNL_ARG_DIFF_DST] = memory(pd.diff_dst_desc(), engine(), nullptr);
-      r.conv.args[DNNL_ARG_DIFF_WEIGHTS] = memory(pd.diff_weights_desc(), engine(), nullptr);
-      if (has_bias)
-        r.conv.args[DNNL_ARG_DIFF_BIAS] = memory(pd.diff_bias_desc(), engine(), nullptr);
-      reserve_scratchpad(pd.scratchpad_desc(), r.conv);
-      attach_reorder(r, plain_weights_md(g), pd.diff_weights_desc(), false);
+      auto r = make_entry<convolution_backward_weights>(
+          pd, {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
+               has_bias ? DNNL_ARG_DIFF_BIAS : 0});
+      r.in0.attach(act_md(g.n, g.ic, g.ih, g.iw), pd.src_desc(), true);
+      r.in1.attach(act_md(g.n, g.oc, g.oh, g.ow), pd.diff_dst_desc(), true);
+      r.out.attach(plain_weights_md(g), pd.diff_weights_desc(), false);
       return r;
     });
   });
   const int64_t nw = dkernel.size(), nb = has_bias ? dbias.size() : 0;
   float* w_out = accumulate ? temp_buffer(0, nw) : dkernel.data<float>();
   float* b_out = has_bias ? (accumulate ? temp_buffer(1, nb) : dbias.data<float>()) : nullptr;
-  void* w_target = e.reorder_weights ? e.blocked.get_data_handle() : static_cast<void*>(w_out);
+  const void* src = e.in0.in(x.raw());
+  const void* diff_dst = e.in1.in(dy.raw());
+  void* w_target = e.out.target(w_out);
   if (has_bias) {
-    e.conv.run({{DNNL_ARG_SRC, x.raw()}, {DNNL_ARG_DIFF_DST, dy.raw()},
+    e.prim.run({{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst},
                 {DNNL_ARG_DIFF_WEIGHTS, w_target}, {DNNL_ARG_DIFF_BIAS, b_out}});
   } else {
-    e.conv.run({{DNNL_ARG_SRC, x.raw()}, {DNNL_ARG_DIFF_DST, dy.raw()},
+    e.prim.run({{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst},
                 {DNNL_ARG_DIFF_WEIGHTS, w_target}});
   }
-  if (e.reorder_weights) e.reorder.run({{DNNL_ARG_TO, w_out}});
+  e.out.out(w_out);
   if (accumulate) {
     accumulate_into(dkernel.data<float>(), w_out, nw);
     if (has_bias) accumulate_into(dbias.data<float>(), b_out, nb);

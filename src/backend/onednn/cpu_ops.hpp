@@ -16,10 +16,11 @@ using ops::RMSpropUpdate;
 using ops::RNNConfig;
 using ops::SGDUpdate;
 
-void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, ActivationFn act, Tensor& y);
+void dense_forward(const Tensor& x, const Tensor& kernel, const Tensor& bias, ActivationFn act, Tensor& y, ComputeDType compute);
 bool dense_fusable(ActivationFn act);
-void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx);
-void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, Tensor& dbias, bool accumulate);
+void dense_backward_data(const Tensor& dy, const Tensor& kernel, Tensor& dx, ComputeDType compute);
+void dense_backward_weights(const Tensor& x, const Tensor& dy, Tensor& dkernel, Tensor& dbias, bool accumulate, ComputeDType compute);
+bool bfloat16_supported();
 void batched_matmul(const Tensor& a, bool transpose_a, const Tensor& b, bool transpose_b, float alpha, Tensor& c, bool accumulate);
 bool fused_rnn_enabled();
 void set_fused_rnn_enabled(bool enabled);

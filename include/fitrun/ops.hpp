@@ -101,8 +101,15 @@ void mul(const Tensor& a, const Tensor& b, Tensor& y);
 double sum(const Tensor& x);
 /// Σ x² of all elements (for norms).
 double sum_squares(const Tensor& x);
+/// Σ |x| of all elements (L1 penalties).
+double sum_abs(const Tensor& x);
 /// out(j) = Σ_rows x(row, j) for x viewed as (rows, cols).
 void sum_rows(const Tensor& x, Tensor& out, bool accumulate);
+
+// ---- regularizers ----
+/// grad += l1 · sign(w) + l2x2 · w elementwise (an L1/L2 regularizer's gradient, already
+/// scaled: l1 = λ1·scale, l2x2 = 2·λ2·scale).
+void add_regularizer_gradient(const Tensor& w, Tensor& grad, float l1, float l2x2);
 
 // ---- dropout ----
 /// Draws a keep-mask scaled by 1/(1-rate) from `seed`/`counter` and applies it: y = x * mask.

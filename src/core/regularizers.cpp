@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "fitrun/error.hpp"
+#include "fitrun/ops.hpp"
 #include "io/config_reader.hpp"
 #include "io/keras_json.hpp"
 #include "io/keras_object_registry.hpp"
@@ -18,25 +19,18 @@ void check_factor(const char* cls, const char* arg, double v) {
 }
 }  // namespace
 
+// Through ops, so a weight on a GPU is penalized there (two deterministic reductions read
+// back; the gradient is one kernel).
 double Regularizer::penalty(const Tensor& w) const {
-  const float* p = w.data<float>();
-  const int64_t n = w.size();
-  double abs_sum = 0, sq_sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    abs_sum += std::abs(p[i]);
-    sq_sum += double(p[i]) * p[i];
-  }
-  return l1_ * abs_sum + l2_ * sq_sum;
+  double total = 0;
+  if (l1_ != 0) total += l1_ * ops::sum_abs(w);
+  if (l2_ != 0) total += l2_ * ops::sum_squares(w);
+  return total;
 }
 
 void Regularizer::add_gradient(const Tensor& w, Tensor& grad, float scale) const {
-  const float* p = w.data<float>();
-  float* g = grad.data<float>();
-  const int64_t n = w.size();
-  const float a = static_cast<float>(l1_) * scale, b = 2.f * static_cast<float>(l2_) * scale;
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i)
-    g[i] += a * static_cast<float>((p[i] > 0.f) - (p[i] < 0.f)) + b * p[i];
+  ops::add_regularizer_gradient(w, grad, static_cast<float>(l1_) * scale,
+                                2.f * static_cast<float>(l2_) * scale);
 }
 
 L1::L1(double l1) : Regularizer(l1, 0.0) { check_factor("L1", "l1", l1); }

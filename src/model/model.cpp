@@ -140,6 +140,8 @@ void Model::compile(OptimizerRef optimizer, std::vector<LossRef> losses,
   m.trainable.clear();
   m.pending_metrics.clear();
   for (auto& mr : metrics) m.pending_metrics.push_back(mr.ptr());
+  m.compile_finished = false;  // a second compile() resolves its own losses and metrics
+  ++m.compile_generation;
   if (has_graph()) m.finish_compile(name());
 }
 
@@ -352,6 +354,7 @@ void Model::Impl::fill_capture_key(detail::Plan& p) const {
     key.push_back(address(v->grad));
   }
   key.push_back(p.scratch_allocations());
+  key.push_back(compile_generation);  // new metric and loss-tracker objects
 }
 
 double Model::Impl::regularization_penalty() const {

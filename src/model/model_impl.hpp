@@ -36,6 +36,7 @@ struct Model::Impl {
   std::string last_capture_refusal;          // Model::cuda_graph_refusal()
   std::vector<metrics::MetricPtr> pending_metrics;  // as given to compile()
   bool compile_finished = false;
+  uint64_t compile_generation = 0;  // compile() calls (a captured step's key)
 
   Device device;  // where the weights live and the plans run (Model::to)
 

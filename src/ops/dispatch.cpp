@@ -168,6 +168,20 @@ double sum_squares(const Tensor& x) {
   return cpu::sum_squares(x);
 }
 
+double sum_abs(const Tensor& x) {
+  if (Devices("sum_abs", {&x}).gpu()) return FITRUN_GPU(sum_abs(x));
+  return cpu::sum_abs(x);
+}
+
+void add_regularizer_gradient(const Tensor& w, Tensor& grad, float l1, float l2x2) {
+  if (w.size() != grad.size())
+    throw ShapeError("add_regularizer_gradient: weight " + w.shape().to_string() +
+                     " and gradient " + grad.shape().to_string() + " differ in size");
+  if (Devices("add_regularizer_gradient", {&w, &grad}).gpu())
+    return FITRUN_GPU(add_regularizer_gradient(w, grad, l1, l2x2));
+  cpu::add_regularizer_gradient(w, grad, l1, l2x2);
+}
+
 void sum_rows(const Tensor& x, Tensor& out, bool accumulate) {
   if (Devices("sum_rows", {&x, &out}).gpu()) return FITRUN_GPU(sum_rows(x, out, accumulate));
   cpu::sum_rows(x, out, accumulate);

@@ -319,3 +319,32 @@ TEST_CASE("GPU: a layer without a GPU path fails naming the layer and the op", "
                       Catch::StartsWith("layer \"" + layer + "\" (LSTM) forward: rnn_forward is "
                                         "not implemented on cuda:0 yet"));
 }
+
+TEST_CASE("GPU training: weight and activity regularizers match the CPU", "[gpu][model]") {
+  FITRUN_REQUIRE_GPU();
+  const Tensor x = Tensor::normal({16, 10}, 0.f, 1.f, 15);
+  const Tensor y = Tensor::normal({16, 3}, 0.f, 1.f, 16);
+  auto run = [&](Device device) {
+    set_seed(6);
+    clear_session();
+    DenseOptions o;
+    o.kernel_regularizer = regularizers::L1L2(0.01, 0.02);
+    o.bias_regularizer = regularizers::L2(0.05);
+    o.activity_regularizer = regularizers::L1(0.001);
+    Sequential m({Input({10}), Dense(8, "relu", o), Dense(3)});
+    m.compile(optimizers::SGD({.learning_rate = 0.05}), "mse");
+    m.to(device);
+    double loss = 0;
+    for (int i = 0; i < 5; ++i) loss = m.train_step({x}, {y});
+    std::vector<Tensor> w;
+    for (const auto& v : m.weights()) w.push_back(v->value.to(Device::cpu()));
+    if (device.is_cuda())  // the penalties are host doubles: no CUDA graph for this model
+      CHECK(m.cuda_graph_refusal() == "weight regularizers are computed on the host");
+    return std::make_pair(loss, w);
+  };
+  const auto [cpu_loss, cpu_w] = run(Device::cpu());
+  const auto [gpu_loss, gpu_w] = run(kGpu);
+  CHECK(gpu_loss == Approx(cpu_loss).epsilon(1e-4));
+  REQUIRE(cpu_w.size() == gpu_w.size());
+  for (size_t i = 0; i < cpu_w.size(); ++i) CHECK(relative_error(gpu_w[i], cpu_w[i]) <= kTolerance);
+}

@@ -195,11 +195,24 @@ TEST_CASE("GPU reductions match the CPU", "[gpu]") {
   CHECK(std::fabs(sg - s) <= kTolerance * std::max(1.0, std::fabs(s)));
   const double q = ops::sum_squares(x), qg = ops::sum_squares(x.to(kGpu));
   CHECK(std::fabs(qg - q) <= kTolerance * q);
+  const double a = ops::sum_abs(x), ag = ops::sum_abs(x.to(kGpu));
+  CHECK(a > 0);
+  CHECK(std::fabs(ag - a) <= kTolerance * a);
   Tensor m = random({301, 45}, 51), out = random({45}, 52), outg = out.to(kGpu);
   const bool accumulate = GENERATE(false, true);
   ops::sum_rows(m, out, accumulate);
   ops::sum_rows(m.to(kGpu), outg, accumulate);
   CHECK(relative_error(outg, out) <= kTolerance);
+}
+
+TEST_CASE("GPU regularizer gradients match the CPU", "[gpu]") {
+  FITRUN_REQUIRE_GPU();
+  Tensor w = random({37, 11}, 60), g = random({37, 11}, 61);
+  w.data<float>()[5] = 0.f;  // sign(0) = 0
+  Tensor gg = g.to(kGpu);
+  ops::add_regularizer_gradient(w, g, 0.03f, 0.1f);
+  ops::add_regularizer_gradient(w.to(kGpu), gg, 0.03f, 0.1f);
+  CHECK(relative_error(gg, g) <= 1e-6);
 }
 
 TEST_CASE("GPU dropout draws the CPU's mask bit for bit", "[gpu]") {

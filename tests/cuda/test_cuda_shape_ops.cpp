@@ -9,19 +9,17 @@
 
 #include "fitrun/error.hpp"
 #include "fitrun/ops.hpp"
+#include "conv_compare.hpp"
 #include "gpu_helpers.hpp"
 
 using namespace fitrun;
+using gpu_test::gpu_garbage;
 using gpu_test::kGpu;
 using gpu_test::kTolerance;
 using gpu_test::random;
 using gpu_test::relative_error;
 
 namespace {
-/// A GPU tensor of `s` filled with garbage, so that a kernel that skips an element shows.
-Tensor gpu_garbage(const Shape& s, int64_t seed = 999) {
-  return random(s, seed, 100.f, 200.f).to(kGpu);
-}
 
 /// Keras "same" padding of one spatial axis: (before, after, output size).
 struct Same {
@@ -79,40 +77,15 @@ TEST_CASE("GPU conv2d with asymmetric padding matches the CPU", "[gpu]") {
     CHECK(oh == keras_same(c.h, c.kh, c.stride, c.dilation).out);
     CHECK(ow == keras_same(c.w, c.kw, c.stride, c.dilation).out);
   }
-  Tensor x = random({c.n, c.h, c.w, c.c}, 180);
-  Tensor k = random({c.kh, c.kw, c.c / c.groups, c.oc}, 181);
-  Tensor b = random({c.oc}, 182), dy = random({c.n, oh, ow, c.oc}, 183);
-
-  Tensor y({c.n, oh, ow, c.oc});
-  Tensor yg = gpu_garbage(y.shape());
-  ops::conv2d_forward(x, k, b, p, act, y);
-  ops::conv2d_forward(x.to(kGpu), k.to(kGpu), b.to(kGpu), p, act, yg);
-  CHECK(relative_error(yg, y) <= kTolerance);
-
-  Tensor dx(x.shape());
-  Tensor dxg = gpu_garbage(x.shape());
-  ops::conv2d_backward_data(dy, k, p, dx);
-  ops::conv2d_backward_data(dy.to(kGpu), k.to(kGpu), p, dxg);
-  CHECK(relative_error(dxg, dx) <= kTolerance);
-
-  Tensor dk = random(k.shape(), 184), db = random({c.oc}, 185);
-  Tensor dkg = dk.to(kGpu), dbg = db.to(kGpu);
-  ops::conv2d_backward_weights(x, dy, p, dk, db, accumulate);
-  ops::conv2d_backward_weights(x.to(kGpu), dy.to(kGpu), p, dkg, dbg, accumulate);
-  CHECK(relative_error(dkg, dk) <= kTolerance);
-  CHECK(relative_error(dbg, db) <= kTolerance);
+  gpu_test::compare_conv_params(p, c.n, c.h, c.w, c.c, c.kh, c.kw, c.oc, act, accumulate,
+                                kTolerance, 180);
 
   // The symmetric path still works after the asymmetric one (separate plans and buffers).
   ops::Conv2DParams q = p;
   q.pad_bottom = q.pad_top;
   q.pad_right = q.pad_left;
-  const int64_t qh = (c.h + 2 * q.pad_top - span_h) / c.stride + 1;
-  const int64_t qw = (c.w + 2 * q.pad_left - span_w) / c.stride + 1;
-  Tensor ys({c.n, qh, qw, c.oc});
-  Tensor ysg = gpu_garbage(ys.shape());
-  ops::conv2d_forward(x, k, b, q, act, ys);
-  ops::conv2d_forward(x.to(kGpu), k.to(kGpu), b.to(kGpu), q, act, ysg);
-  CHECK(relative_error(ysg, ys) <= kTolerance);
+  gpu_test::compare_conv_params(q, c.n, c.h, c.w, c.c, c.kh, c.kw, c.oc, act, accumulate,
+                                kTolerance, 180);
 }
 
 TEST_CASE("GPU zero_pad2d and crop2d match the CPU", "[gpu]") {

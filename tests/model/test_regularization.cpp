@@ -204,3 +204,15 @@ TEST_CASE("bad regularizer and constraint configs name the JSON path", "[regular
                                           "/c"),
       "/c/config/axis: expected an integer or a list of integers, got \"x\"");
 }
+
+TEST_CASE("the regularizer ops: Σ|w| and the L1/L2 gradient term, exactly", "[regularizers]") {
+  Tensor w = Tensor::from_vector(std::vector<float>{-2.f, 0.f, 0.5f, 3.f}, {4});
+  CHECK(ops::sum_abs(w) == 5.5);
+  CHECK(regularizers::L1L2(0.1, 0.01).penalty(w) == Approx(0.1 * 5.5 + 0.01 * 13.25));
+  Tensor g = Tensor::from_vector(std::vector<float>{1.f, 1.f, 1.f, 1.f}, {4});
+  ops::add_regularizer_gradient(w, g, 0.5f, 2.f);  // g += 0.5 sign(w) + 2 w
+  CHECK(g.to_vector() == std::vector<float>{1.f - 0.5f - 4.f, 1.f, 1.f + 0.5f + 1.f, 1.f + 0.5f + 6.f});
+  Tensor wrong({3});
+  CHECK_THROWS_WITH(ops::add_regularizer_gradient(w, wrong, 1.f, 1.f),
+                    "add_regularizer_gradient: weight (4,) and gradient (3,) differ in size");
+}

@@ -114,3 +114,23 @@ TEST_CASE("the steady-state train step allocates nothing", "[model][performance]
   WARN("allocations inside oneDNN's own execute calls: " << g_onednn_allocations);
   CHECK(debug::storage_allocations() == storages);
 }
+
+TEST_CASE("compiling again uses the new loss, metrics and optimizer", "[model][compile]") {
+  const Tensor x = Tensor::normal({32, 4}, 0.f, 1.f, 3);
+  Tensor y({32}, DType::int32);
+  for (int64_t i = 0; i < 32; ++i) y.data<int32_t>()[i] = static_cast<int32_t>(i % 3);
+  set_seed(8);
+  Sequential m({Input({4}), layers::Dense(3)});
+  m.compile("sgd", losses::SparseCategoricalCrossentropy({.from_logits = true}), {"accuracy"});
+  m.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0});
+  m.compile(optimizers::SGD({.learning_rate = 0.1}),
+            losses::SparseCategoricalCrossentropy({.from_logits = true}),
+            {"sparse_top_k_categorical_accuracy"});
+  const Tensor before = m.weights()[0]->value.clone();
+  const auto& h = m.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0});
+  CHECK(h.history.count("sparse_top_k_categorical_accuracy") == 1);
+  CHECK(h.history.count("accuracy") == 0);
+  CHECK(m.optimizer().learning_rate() == Approx(0.1));
+  // The second compile's optimizer trains every weight (it was handed none before the fix).
+  CHECK(m.weights()[0]->value.to_vector() != before.to_vector());
+}

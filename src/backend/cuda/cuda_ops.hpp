@@ -42,6 +42,8 @@ void scale(const Tensor& x, float alpha, Tensor& y);
 void mul(const Tensor& a, const Tensor& b, Tensor& y);
 double sum(const Tensor& x);
 double sum_squares(const Tensor& x);
+double sum_abs(const Tensor& x);
+void add_regularizer_gradient(const Tensor& w, Tensor& grad, float l1, float l2x2);
 void sum_rows(const Tensor& x, Tensor& out, bool accumulate);
 void bias_add(const Tensor& x, const Tensor& bias, Tensor& y);
 void dropout_forward(const Tensor& x, float rate, uint64_t seed, uint64_t counter, Tensor& mask,

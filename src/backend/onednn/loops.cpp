@@ -5,6 +5,7 @@
 
 #include "backend/onednn/context.hpp"
 #include "backend/onednn/cpu_ops.hpp"
+#include "ops/regularizer_math.hpp"
 #include "ops/op_shapes.hpp"
 
 namespace fitrun::cpu {
@@ -89,6 +90,21 @@ double sum_squares(const Tensor& x) {
   double s = 0;
   for (int64_t i = 0; i < x.size(); ++i) s += double(p[i]) * p[i];
   return s;
+}
+
+double sum_abs(const Tensor& x) {
+  const float* p = x.data<float>();
+  double s = 0;
+  for (int64_t i = 0; i < x.size(); ++i) s += std::abs(p[i]);
+  return s;
+}
+
+void add_regularizer_gradient(const Tensor& w, Tensor& grad, float l1, float l2x2) {
+  const float* p = w.data<float>();
+  float* g = grad.data<float>();
+  const int64_t n = w.size();
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) g[i] += regularizer_gradient(p[i], l1, l2x2);
 }
 
 void sum_rows(const Tensor& x, Tensor& out, bool accumulate) {

@@ -247,11 +247,26 @@ bool Model::Impl::device_path_for(const Tensor* sample_weight) const {
   return !sample_weight || sample_weight->dtype() == DType::float32;
 }
 
-bool Model::Impl::losses_on_device() const {
-  if (!compile_finished || !device_path_for(nullptr) || !regularized.empty()) return false;
+const Layer* Model::Impl::activity_regularized_layer() const {
   for (const auto& l : graph->layers)
-    if (l->activity_regularizer) return false;
-  return true;
+    if (l->activity_regularizer) return l.get();
+  return nullptr;
+}
+
+bool Model::Impl::losses_on_device() const {
+  return compile_finished && device_path_for(nullptr) && regularized.empty() &&
+         !activity_regularized_layer();
+}
+
+void Model::Impl::check_host_labels(const detail::Plan& p, const TensorList& y) const {
+  for (size_t k = 0; k < losses.size(); ++k)
+    if (!y[k].device().is_cuda()) losses[k]->check_label_values(y[k], p.output(k));
+}
+
+double Model::Impl::read_step_loss(detail::Plan& p) const {
+  double total[2];  // (loss, 1)
+  ops::read_doubles(p.step_total(), total);
+  return total[0];
 }
 
 double Model::Impl::loss_and_metrics(detail::Plan& p, const TensorList& y, bool grads,
@@ -263,8 +278,8 @@ double Model::Impl::loss_and_metrics(detail::Plan& p, const TensorList& y, bool 
     static constexpr double kOne = 1.0;
     Tensor& values = p.loss_values();
     const Tensor* w = sample_weight ? &p.bind_sample_weight(*sample_weight) : nullptr;
+    check_host_labels(p, y);
     for (size_t k = 0; k < losses.size(); ++k) {
-      if (!y[k].device().is_cuda()) losses[k]->check_label_values(y[k], p.output(k));
       const Tensor& labels = p.bind_label(k, y[k]);
       losses[k]->compute_on_device(labels, p.output(k), grads ? &p.output_grad(k) : nullptr,
                                    loss_weights[k] * grad_scale, w, values,
@@ -279,10 +294,7 @@ double Model::Impl::loss_and_metrics(detail::Plan& p, const TensorList& y, bool 
     ops::mean_on_device(total, values, 0, loss_coeffs.data(), static_cast<int>(losses.size()),
                         penalty, 1.0);
     loss_tracker.update_on_device(total, 0, &kOne, 1, 0.0, batch);
-    if (!read_value) return std::numeric_limits<double>::quiet_NaN();
-    double host[2];
-    ops::read_doubles(total, host);
-    return host[0];
+    return read_value ? read_step_loss(p) : std::numeric_limits<double>::quiet_NaN();
   }
   // Host path: on a GPU the losses and metrics see host copies of the outputs (small:
   // batch x classes) and their gradients go back in one copy per output.
@@ -315,10 +327,8 @@ void Model::Impl::capture_refusal(const detail::Plan& p, const Tensor* sample_we
     why.assign("a loss or metric runs on the host (no device path)");
   } else if (!p.captured_step().refusal().empty()) {
     why.assign(p.captured_step().refusal());
-  } else {
-    for (const auto& layer : graph->layers)
-      if (layer->activity_regularizer)
-        why.assign("layer \"").append(layer->name()).append("\" has an activity regularizer");
+  } else if (const Layer* l = activity_regularized_layer()) {
+    why.assign("layer \"").append(l->name()).append("\" has an activity regularizer");
   }
 }
 
@@ -329,18 +339,14 @@ double Model::Impl::captured_gradients(detail::Plan& p, const TensorList& y,
                                        const Tensor* sample_weight, float scale) {
   p.own_inputs();
   if (!p.targets_staged()) p.stage_targets(y, sample_weight ? *sample_weight : Tensor());
-  for (size_t k = 0; k < losses.size(); ++k)
-    if (!y[k].device().is_cuda()) losses[k]->check_label_values(y[k], p.output(k));
+  check_host_labels(p, y);  // a replay does not run loss_and_metrics' own check
   fill_capture_key(p);
   p.captured_step().run(step, [&] {
     p.forward(true, step);
     loss_and_metrics(p, y, true, sample_weight, 0.0, scale, /*read_value=*/false);
     p.backward(false, scale);
   });
-  if (defer_loss_read) return std::numeric_limits<double>::quiet_NaN();
-  double total[2];
-  ops::read_doubles(p.step_total(), total);
-  return total[0];
+  return defer_loss_read ? std::numeric_limits<double>::quiet_NaN() : read_step_loss(p);
 }
 
 void Model::Impl::fill_capture_key(detail::Plan& p) const {

@@ -80,6 +80,12 @@ struct Model::Impl {
   /// value in them (what CUDA graph capture needs): device_path_for, and no weight or activity
   /// regularizer (their penalties are host doubles added as a constant each step).
   bool losses_on_device() const;
+  /// The first layer with an activity regularizer (its penalty is a host double), or null.
+  const Layer* activity_regularized_layer() const;
+  /// Checks host labels' values (sparse class indices) on the host: device kernels cannot throw.
+  void check_host_labels(const detail::Plan& p, const TensorList& y) const;
+  /// The step total (penalty + weighted losses) the device loss path left in p, read back.
+  double read_step_loss(detail::Plan& p) const;
   /// fit() sets it: train_step then leaves the loss on the device (no read-back per step).
   bool defer_loss_read = false;
   /// Why this model's training steps cannot be captured as CUDA graphs on plan `p`, into `why`

@@ -1,5 +1,6 @@
-// Reductions on the GPU. sum/sum_squares accumulate in double in two fixed passes (per-block
-// partials, then one block), so a result depends only on the data and its size, not timing.
+// Reductions on the GPU. sum/sum_squares/sum_abs accumulate in double in two fixed passes
+// (per-block partials, then one block), so a result depends only on the data and its size, not
+// timing; and the elementwise regularizer gradient that goes with the penalty sums.
 #include <string>
 
 #include "backend/cuda/block_sum.cuh"
@@ -46,6 +47,13 @@ __global__ void column_sums(const float* x, float* out, int64_t rows, int64_t co
   }
 }
 
+__global__ void regularizer_gradient_kernel(const float* w, float* g, int64_t n, float l1,
+                                            float l2x2) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(blockDim.x) * gridDim.x)
+    g[i] += regularizer_gradient(w[i], l1, l2x2);
+}
+
 double reduce(const Tensor& x, Terms terms, const char* op) {
   const int64_t n = x.size();
   if (n == 0) return 0.0;
@@ -76,13 +84,6 @@ void launch_column_sums(const float* x, float* out, int64_t rows, int64_t cols, 
 double sum(const Tensor& x) { return reduce(x, Terms::values, "sum"); }
 double sum_squares(const Tensor& x) { return reduce(x, Terms::squares, "sum_squares"); }
 double sum_abs(const Tensor& x) { return reduce(x, Terms::magnitudes, "sum_abs"); }
-
-__global__ void regularizer_gradient_kernel(const float* w, float* g, int64_t n, float l1,
-                                            float l2x2) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(blockDim.x) * gridDim.x)
-    g[i] += regularizer_gradient(w[i], l1, l2x2);
-}
 
 void add_regularizer_gradient(const Tensor& w, Tensor& grad, float l1, float l2x2) {
   const char* op = "add_regularizer_gradient";
